@@ -1,0 +1,1 @@
+//! Shared helpers for the conformance and interop tests in `tests/tests/`.
