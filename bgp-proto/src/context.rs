@@ -48,6 +48,12 @@ impl SessionContext {
         }
     }
 
+    /// Builder: messages may be up to 65535 octets (RFC 8654).
+    pub const fn with_extended_message(mut self) -> Self {
+        self.extended_message = true;
+        self
+    }
+
     /// Marks `family` as carrying path identifiers (ADD-PATH receive).
     /// Families whose NLRI are kept raw are ignored.
     pub fn set_add_path(&mut self, family: Family, on: bool) {

@@ -10,14 +10,17 @@
 //! the MRT reader takes any `std::io::Read`.
 
 pub mod afi;
+pub mod attr;
 pub mod codes;
 pub mod context;
 pub mod error;
 pub mod header;
 pub mod nlri;
+pub mod update;
 
 pub use afi::{Afi, Family, Safi};
 pub use context::SessionContext;
 pub use error::{Action, Error};
 pub use header::{EncodeError, Header, MessageType};
 pub use nlri::{Nlri, NlriIter};
+pub use update::{Update, UpdateRepr};

@@ -1,0 +1,699 @@
+//! Path attributes (RFC 4271 s4.3 and the RFCs of each attribute), validated
+//! once with RFC 7606 error handling.
+//!
+//! [`Attributes::new_checked`] frames every attribute, checks flags and
+//! lengths, walks AS_PATH and MP NLRI, and settles on one verdict: `Err` for
+//! a session reset, otherwise a view that remembers the strongest lesser
+//! error (treat-as-withdraw or attribute discard) and which attributes to
+//! skip. Its iterator then yields typed [`Attribute`] views without failing,
+//! skipping discarded attributes and repeated ones (RFC 7606 s3 g).
+
+pub mod as_path;
+pub mod community;
+pub mod mp;
+pub mod repr;
+
+pub use as_path::{AsPath, AsPathRepr, Segment, SegmentRepr, SegmentType, AS_TRANS};
+pub use community::{
+    ClusterList, Communities, Community, ExtendedCommunities, ExtendedCommunity, LargeCommunities,
+    LargeCommunity,
+};
+pub use mp::{MpReach, MpUnreach, NextHop};
+pub use repr::{AttributeRepr, MpReachRepr, MpUnreachRepr};
+
+use crate::codes::UpdateMessageSubcode as Sub;
+use crate::context::SessionContext;
+use crate::error::{Action, Error};
+use core::fmt;
+use nom::bytes::complete::take;
+use nom::number::complete::{be_u16, be_u8};
+use nom::{IResult, Parser};
+use std::net::Ipv4Addr;
+
+/// Attribute flag bits (RFC 4271 s4.3).
+pub mod flags {
+    /// Optional (1) or well-known (0).
+    pub const OPTIONAL: u8 = 0x80;
+    /// Transitive (1) or non-transitive (0).
+    pub const TRANSITIVE: u8 = 0x40;
+    /// Partial: an optional transitive attribute some speaker did not recognise.
+    pub const PARTIAL: u8 = 0x20;
+    /// The length field is two octets.
+    pub const EXTENDED_LENGTH: u8 = 0x10;
+}
+
+/// Path attribute type codes (IANA "BGP Path Attributes").
+pub mod type_code {
+    /// ORIGIN (RFC 4271).
+    pub const ORIGIN: u8 = 1;
+    /// AS_PATH (RFC 4271).
+    pub const AS_PATH: u8 = 2;
+    /// NEXT_HOP (RFC 4271).
+    pub const NEXT_HOP: u8 = 3;
+    /// MULTI_EXIT_DISC (RFC 4271).
+    pub const MULTI_EXIT_DISC: u8 = 4;
+    /// LOCAL_PREF (RFC 4271).
+    pub const LOCAL_PREF: u8 = 5;
+    /// ATOMIC_AGGREGATE (RFC 4271).
+    pub const ATOMIC_AGGREGATE: u8 = 6;
+    /// AGGREGATOR (RFC 4271).
+    pub const AGGREGATOR: u8 = 7;
+    /// COMMUNITIES (RFC 1997).
+    pub const COMMUNITIES: u8 = 8;
+    /// ORIGINATOR_ID (RFC 4456).
+    pub const ORIGINATOR_ID: u8 = 9;
+    /// CLUSTER_LIST (RFC 4456).
+    pub const CLUSTER_LIST: u8 = 10;
+    /// MP_REACH_NLRI (RFC 4760).
+    pub const MP_REACH_NLRI: u8 = 14;
+    /// MP_UNREACH_NLRI (RFC 4760).
+    pub const MP_UNREACH_NLRI: u8 = 15;
+    /// EXTENDED COMMUNITIES (RFC 4360).
+    pub const EXTENDED_COMMUNITIES: u8 = 16;
+    /// AS4_PATH (RFC 6793).
+    pub const AS4_PATH: u8 = 17;
+    /// AS4_AGGREGATOR (RFC 6793).
+    pub const AS4_AGGREGATOR: u8 = 18;
+    /// LARGE_COMMUNITY (RFC 8092).
+    pub const LARGE_COMMUNITIES: u8 = 32;
+    /// Only to Customer (RFC 9234).
+    pub const OTC: u8 = 35;
+}
+
+/// The IANA name of an attribute type, if this codec knows it.
+pub fn type_name(code: u8) -> Option<&'static str> {
+    use type_code::*;
+    Some(match code {
+        ORIGIN => "ORIGIN",
+        AS_PATH => "AS_PATH",
+        NEXT_HOP => "NEXT_HOP",
+        MULTI_EXIT_DISC => "MULTI_EXIT_DISC",
+        LOCAL_PREF => "LOCAL_PREF",
+        ATOMIC_AGGREGATE => "ATOMIC_AGGREGATE",
+        AGGREGATOR => "AGGREGATOR",
+        COMMUNITIES => "COMMUNITIES",
+        ORIGINATOR_ID => "ORIGINATOR_ID",
+        CLUSTER_LIST => "CLUSTER_LIST",
+        MP_REACH_NLRI => "MP_REACH_NLRI",
+        MP_UNREACH_NLRI => "MP_UNREACH_NLRI",
+        EXTENDED_COMMUNITIES => "EXTENDED_COMMUNITIES",
+        AS4_PATH => "AS4_PATH",
+        AS4_AGGREGATOR => "AS4_AGGREGATOR",
+        LARGE_COMMUNITIES => "LARGE_COMMUNITY",
+        OTC => "OTC",
+        _ => return None,
+    })
+}
+
+/// The Optional and Transitive bits a known attribute must carry.
+pub fn expected_flags(code: u8) -> Option<u8> {
+    use flags::{OPTIONAL as O, TRANSITIVE as T};
+    use type_code::*;
+    Some(match code {
+        ORIGIN | AS_PATH | NEXT_HOP | LOCAL_PREF | ATOMIC_AGGREGATE => T,
+        MULTI_EXIT_DISC | ORIGINATOR_ID | CLUSTER_LIST | MP_REACH_NLRI | MP_UNREACH_NLRI => O,
+        AGGREGATOR | COMMUNITIES | EXTENDED_COMMUNITIES | AS4_PATH | AS4_AGGREGATOR
+        | LARGE_COMMUNITIES | OTC => O | T,
+        _ => return None,
+    })
+}
+
+/// One framed attribute: flags, type and value, not yet interpreted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawAttribute<'a> {
+    /// Attribute flags octet.
+    pub flags: u8,
+    /// Attribute type code.
+    pub type_code: u8,
+    /// Attribute value.
+    pub value: &'a [u8],
+    whole: &'a [u8],
+}
+
+impl<'a> RawAttribute<'a> {
+    /// The whole attribute as on the wire (flags, type, length, value): the
+    /// data field of most UPDATE error NOTIFICATIONs.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.whole
+    }
+
+    /// Optional bit.
+    pub fn is_optional(&self) -> bool {
+        self.flags & flags::OPTIONAL != 0
+    }
+
+    /// Transitive bit.
+    pub fn is_transitive(&self) -> bool {
+        self.flags & flags::TRANSITIVE != 0
+    }
+
+    /// Partial bit.
+    pub fn is_partial(&self) -> bool {
+        self.flags & flags::PARTIAL != 0
+    }
+
+    /// Interprets the attribute. Fixed lengths are always checked; AS_PATH
+    /// segments and MP NLRI are walked only when `validate` is set (a view
+    /// that [`Attributes::new_checked`] accepted needs no second walk).
+    pub fn decode(
+        &self,
+        ctx: &SessionContext,
+        validate: bool,
+    ) -> Result<Attribute<'a>, Malformation> {
+        decode(*self, ctx, validate)
+    }
+}
+
+fn raw_attribute(input: &[u8]) -> IResult<&[u8], RawAttribute<'_>> {
+    let start = input;
+    let (input, flags) = be_u8(input)?;
+    let (input, type_code) = be_u8(input)?;
+    let (input, len) = if flags & flags::EXTENDED_LENGTH != 0 {
+        be_u16(input)?
+    } else {
+        let (i, l) = be_u8(input)?;
+        (i, u16::from(l))
+    };
+    let (rest, value) = take(len).parse(input)?;
+    let whole = start.get(..start.len() - rest.len()).unwrap_or_default();
+    Ok((
+        rest,
+        RawAttribute {
+            flags,
+            type_code,
+            value,
+            whole,
+        },
+    ))
+}
+
+/// Iterator over framed attributes; stops at the first that does not frame.
+#[derive(Debug, Clone)]
+pub struct RawAttributes<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> RawAttributes<'a> {
+    /// Iterates the attributes in `buf` (a path attributes field).
+    pub fn new(buf: &'a [u8]) -> Self {
+        Self { buf }
+    }
+}
+
+impl<'a> Iterator for RawAttributes<'a> {
+    type Item = RawAttribute<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<RawAttribute<'a>> {
+        if self.buf.is_empty() {
+            return None;
+        }
+        match raw_attribute(self.buf) {
+            Ok((rest, a)) => {
+                self.buf = rest;
+                Some(a)
+            }
+            Err(_) => {
+                self.buf = &[];
+                None
+            }
+        }
+    }
+}
+
+/// ORIGIN values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[repr(u8)]
+pub enum Origin {
+    /// Interior to the originating AS.
+    Igp = 0,
+    /// Learned via EGP.
+    Egp = 1,
+    /// Learned some other way.
+    Incomplete = 2,
+}
+
+impl Origin {
+    /// The origin for a wire value.
+    pub fn from_u8(v: u8) -> Option<Self> {
+        Some(match v {
+            0 => Self::Igp,
+            1 => Self::Egp,
+            2 => Self::Incomplete,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Igp => "IGP",
+            Self::Egp => "EGP",
+            Self::Incomplete => "INCOMPLETE",
+        })
+    }
+}
+
+/// AGGREGATOR or AS4_AGGREGATOR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Aggregator {
+    /// The AS that aggregated.
+    pub asn: u32,
+    /// The BGP speaker that aggregated.
+    pub address: Ipv4Addr,
+}
+
+/// A typed path attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attribute<'a> {
+    /// ORIGIN.
+    Origin(Origin),
+    /// AS_PATH, with the session's AS number size.
+    AsPath(AsPath<'a>),
+    /// NEXT_HOP.
+    NextHop(Ipv4Addr),
+    /// MULTI_EXIT_DISC.
+    MultiExitDisc(u32),
+    /// LOCAL_PREF.
+    LocalPref(u32),
+    /// ATOMIC_AGGREGATE.
+    AtomicAggregate,
+    /// AGGREGATOR.
+    Aggregator(Aggregator),
+    /// COMMUNITIES.
+    Communities(Communities<'a>),
+    /// ORIGINATOR_ID.
+    OriginatorId(Ipv4Addr),
+    /// CLUSTER_LIST.
+    ClusterList(ClusterList<'a>),
+    /// MP_REACH_NLRI.
+    MpReach(MpReach<'a>),
+    /// MP_UNREACH_NLRI.
+    MpUnreach(MpUnreach<'a>),
+    /// EXTENDED COMMUNITIES.
+    ExtendedCommunities(ExtendedCommunities<'a>),
+    /// AS4_PATH (always 4-octet AS numbers).
+    As4Path(AsPath<'a>),
+    /// AS4_AGGREGATOR.
+    As4Aggregator(Aggregator),
+    /// LARGE_COMMUNITY.
+    LargeCommunities(LargeCommunities<'a>),
+    /// Only to Customer.
+    Otc(u32),
+    /// An attribute this codec does not interpret, kept with its flags.
+    Unknown(RawAttribute<'a>),
+    /// A known attribute that failed its checks; seen only on an UPDATE
+    /// whose verdict is treat-as-withdraw.
+    Invalid(RawAttribute<'a>),
+}
+
+/// How an attribute is malformed: the UPDATE Message Error subcode, the
+/// RFC 7606 action, and a reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Malformation {
+    /// UPDATE Message Error subcode.
+    pub subcode: Sub,
+    /// What the receiver must do.
+    pub action: Action,
+    /// Reason for logs.
+    pub reason: &'static str,
+}
+
+impl Malformation {
+    /// The NOTIFICATION-ready error for `raw`. The data field is the whole
+    /// attribute (RFC 4271 s6.3), except for Malformed AS_PATH, which has none.
+    pub fn to_error(self, raw: &RawAttribute<'_>) -> Error {
+        let data = if self.subcode == Sub::MalformedAsPath {
+            &[][..]
+        } else {
+            raw.as_bytes()
+        };
+        Error::update(self.subcode, data, self.action, self.reason)
+    }
+}
+
+const fn bad(subcode: Sub, action: Action, reason: &'static str) -> Malformation {
+    Malformation {
+        subcode,
+        action,
+        reason,
+    }
+}
+
+#[inline]
+fn u32_of(v: &[u8]) -> Option<u32> {
+    Some(u32::from_be_bytes(<[u8; 4]>::try_from(v).ok()?))
+}
+
+fn aggregator(v: &[u8], asn_len: usize) -> Option<Aggregator> {
+    let (asn, addr) = match (asn_len, v.len()) {
+        (2, 6) => (u32::from(u16::from_be_bytes([v[0], v[1]])), &v[2..]),
+        (4, 8) => (u32_of(&v[..4])?, &v[4..]),
+        _ => return None,
+    };
+    Some(Aggregator {
+        asn,
+        address: Ipv4Addr::from(u32_of(addr)?),
+    })
+}
+
+fn decode<'a>(
+    raw: RawAttribute<'a>,
+    ctx: &SessionContext,
+    validate: bool,
+) -> Result<Attribute<'a>, Malformation> {
+    use type_code::*;
+    use Action::{AttributeDiscard as Discard, SessionReset as Reset, TreatAsWithdraw as Taw};
+    let v = raw.value;
+    let t = raw.type_code;
+    if let Some(expected) = expected_flags(t) {
+        if raw.flags & (flags::OPTIONAL | flags::TRANSITIVE) != expected {
+            // RFC 7606 s3 c; MP attributes cannot be withdrawn without
+            // trusting them, so their errors reset (RFC 7606 s5.3, RFC 4760 s7).
+            let action = if matches!(t, MP_REACH_NLRI | MP_UNREACH_NLRI) {
+                Reset
+            } else {
+                Taw
+            };
+            return Err(bad(
+                Sub::AttributeFlagsError,
+                action,
+                "optional/transitive flags wrong for the type",
+            ));
+        }
+    }
+    let len_err = |action, reason| bad(Sub::AttributeLengthError, action, reason);
+    Ok(match t {
+        ORIGIN => match v {
+            [o] => Attribute::Origin(Origin::from_u8(*o).ok_or(bad(
+                Sub::InvalidOriginAttribute,
+                Taw,
+                "ORIGIN value undefined",
+            ))?),
+            _ => return Err(len_err(Taw, "ORIGIN length is not 1")),
+        },
+        AS_PATH | AS4_PATH => {
+            let (asn_len, action) = if t == AS_PATH {
+                (ctx.asn_len(), Taw)
+            } else {
+                // RFC 6793 s6: a malformed AS4_PATH is discarded.
+                (4, Discard)
+            };
+            let path = if validate {
+                AsPath::new_checked(v, asn_len)
+                    .map_err(|_| bad(Sub::MalformedAsPath, action, "AS path malformed"))?
+            } else {
+                AsPath::new_unchecked(v, asn_len)
+            };
+            if t == AS_PATH {
+                Attribute::AsPath(path)
+            } else {
+                Attribute::As4Path(path)
+            }
+        }
+        NEXT_HOP => Attribute::NextHop(Ipv4Addr::from(
+            u32_of(v).ok_or(len_err(Taw, "NEXT_HOP length is not 4"))?,
+        )),
+        MULTI_EXIT_DISC => Attribute::MultiExitDisc(
+            u32_of(v).ok_or(len_err(Taw, "MULTI_EXIT_DISC length is not 4"))?,
+        ),
+        LOCAL_PREF => {
+            Attribute::LocalPref(u32_of(v).ok_or(len_err(Taw, "LOCAL_PREF length is not 4"))?)
+        }
+        ATOMIC_AGGREGATE if v.is_empty() => Attribute::AtomicAggregate,
+        ATOMIC_AGGREGATE => return Err(len_err(Discard, "ATOMIC_AGGREGATE length is not 0")),
+        AGGREGATOR => Attribute::Aggregator(
+            aggregator(v, ctx.asn_len()).ok_or(len_err(Discard, "AGGREGATOR length wrong"))?,
+        ),
+        AS4_AGGREGATOR => Attribute::As4Aggregator(
+            aggregator(v, 4).ok_or(len_err(Discard, "AS4_AGGREGATOR length is not 8"))?,
+        ),
+        COMMUNITIES if Communities::valid_len(v.len()) => {
+            Attribute::Communities(Communities::new(v))
+        }
+        COMMUNITIES => {
+            return Err(len_err(
+                Taw,
+                "COMMUNITIES length not a non-zero multiple of 4",
+            ))
+        }
+        ORIGINATOR_ID => Attribute::OriginatorId(Ipv4Addr::from(
+            u32_of(v).ok_or(len_err(Taw, "ORIGINATOR_ID length is not 4"))?,
+        )),
+        CLUSTER_LIST if ClusterList::valid_len(v.len()) => {
+            Attribute::ClusterList(ClusterList::new(v))
+        }
+        CLUSTER_LIST => {
+            return Err(len_err(
+                Taw,
+                "CLUSTER_LIST length not a non-zero multiple of 4",
+            ))
+        }
+        EXTENDED_COMMUNITIES if ExtendedCommunities::valid_len(v.len()) => {
+            Attribute::ExtendedCommunities(ExtendedCommunities::new(v))
+        }
+        EXTENDED_COMMUNITIES => {
+            return Err(len_err(
+                Taw,
+                "EXTENDED COMMUNITIES length not a non-zero multiple of 8",
+            ))
+        }
+        LARGE_COMMUNITIES if LargeCommunities::valid_len(v.len()) => {
+            Attribute::LargeCommunities(LargeCommunities::new(v))
+        }
+        LARGE_COMMUNITIES => {
+            return Err(len_err(
+                Taw,
+                "LARGE_COMMUNITY length not a non-zero multiple of 12",
+            ))
+        }
+        OTC => Attribute::Otc(u32_of(v).ok_or(len_err(Taw, "OTC length is not 4"))?),
+        MP_REACH_NLRI if validate => Attribute::MpReach(
+            MpReach::new_checked(v, ctx)
+                .map_err(|e| bad(Sub::OptionalAttributeError, Reset, e.reason()))?,
+        ),
+        MP_REACH_NLRI => Attribute::MpReach(MpReach::new_unchecked(v, ctx)),
+        MP_UNREACH_NLRI if validate => Attribute::MpUnreach(
+            MpUnreach::new_checked(v, ctx)
+                .map_err(|e| bad(Sub::OptionalAttributeError, Reset, e.reason()))?,
+        ),
+        MP_UNREACH_NLRI => Attribute::MpUnreach(MpUnreach::new_unchecked(v, ctx)),
+        _ if !raw.is_optional() && validate => {
+            return Err(bad(
+                Sub::UnrecognizedWellKnownAttribute,
+                Reset,
+                "unrecognized well-known attribute",
+            ))
+        }
+        _ => Attribute::Unknown(raw),
+    })
+}
+
+/// A set of attribute type codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TypeSet([u64; 4]);
+
+impl TypeSet {
+    /// Adds `t`; returns whether it was absent.
+    #[inline]
+    pub fn insert(&mut self, t: u8) -> bool {
+        let (w, b) = (usize::from(t >> 6), 1u64 << (t & 63));
+        let fresh = self.0[w] & b == 0;
+        self.0[w] |= b;
+        fresh
+    }
+
+    /// Whether `t` is in the set.
+    #[inline]
+    pub fn contains(&self, t: u8) -> bool {
+        self.0[usize::from(t >> 6)] & (1u64 << (t & 63)) != 0
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0 == [0; 4]
+    }
+}
+
+/// A validated path attributes field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attributes<'a> {
+    buf: &'a [u8],
+    ctx: SessionContext,
+    present: TypeSet,
+    skip: TypeSet,
+    duplicates: bool,
+    error: Option<Error>,
+}
+
+impl<'a> Attributes<'a> {
+    /// Validates a path attributes field (RFC 4271 s6.3 as revised by
+    /// RFC 7606). `Err` is a session reset; `Ok` may still carry a
+    /// treat-as-withdraw or attribute-discard verdict in [`error`](Self::error).
+    pub fn new_checked(buf: &'a [u8], ctx: &SessionContext) -> Result<Self, Error> {
+        let mut me = Self {
+            buf,
+            ctx: *ctx,
+            present: TypeSet::default(),
+            skip: TypeSet::default(),
+            duplicates: false,
+            error: None,
+        };
+        let mut rest = buf;
+        while !rest.is_empty() {
+            let Ok((tail, raw)) = raw_attribute(rest) else {
+                // RFC 7606 s4: an attribute overruns the field, or fewer octets
+                // remain than an attribute header; the field's length still
+                // locates the NLRI, so the routes can be withdrawn.
+                me.note(Error::update(
+                    Sub::MalformedAttributeList,
+                    &[],
+                    Action::TreatAsWithdraw,
+                    "attribute overruns the path attributes field",
+                ));
+                break;
+            };
+            rest = tail;
+            let t = raw.type_code;
+            if !me.present.insert(t) {
+                if matches!(t, type_code::MP_REACH_NLRI | type_code::MP_UNREACH_NLRI) {
+                    return Err(Error::update(
+                        Sub::MalformedAttributeList,
+                        &[],
+                        Action::SessionReset,
+                        "MP attribute appears more than once",
+                    ));
+                }
+                me.duplicates = true;
+                continue;
+            }
+            if let Err(m) = decode(raw, ctx, true) {
+                let e = m.to_error(&raw);
+                match m.action {
+                    Action::SessionReset => return Err(e),
+                    Action::AttributeDiscard => {
+                        me.skip.insert(t);
+                    }
+                    Action::TreatAsWithdraw => {}
+                }
+                me.note(e);
+            }
+        }
+        Ok(me)
+    }
+
+    /// Keeps the strongest error seen (the first among equals).
+    fn note(&mut self, e: Error) {
+        if self.error.as_ref().is_none_or(|old| e.action > old.action) {
+            self.error = Some(e);
+        }
+    }
+
+    /// Records a treat-as-withdraw found by the UPDATE layer (a missing
+    /// well-known attribute).
+    pub(crate) fn note_error(&mut self, e: Error) {
+        self.note(e);
+    }
+
+    /// The field's octets.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.buf
+    }
+
+    /// The context the field was validated with.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// The strongest non-fatal error: treat-as-withdraw or attribute discard.
+    pub fn error(&self) -> Option<&Error> {
+        self.error.as_ref()
+    }
+
+    /// Whether the routes carrying these attributes must be treated as withdrawn.
+    pub fn is_treat_as_withdraw(&self) -> bool {
+        self.error
+            .as_ref()
+            .is_some_and(|e| e.action == Action::TreatAsWithdraw)
+    }
+
+    /// Whether an attribute of type `t` is present (discarded or not).
+    pub fn contains(&self, t: u8) -> bool {
+        self.present.contains(t)
+    }
+
+    /// The attributes in order, typed, without discarded or repeated ones.
+    pub fn iter(&self) -> AttrIter<'a> {
+        AttrIter {
+            raw: RawAttributes::new(self.buf),
+            ctx: self.ctx,
+            skip: self.skip,
+            seen: self.duplicates.then(TypeSet::default),
+        }
+    }
+
+    /// Every framed attribute as received, discarded and repeated ones included.
+    pub fn raw(&self) -> RawAttributes<'a> {
+        RawAttributes::new(self.buf)
+    }
+
+    /// The first attribute of type `t`, unless it was discarded.
+    pub fn get(&self, t: u8) -> Option<Attribute<'a>> {
+        if !self.present.contains(t) || self.skip.contains(t) {
+            return None;
+        }
+        let raw = self.raw().find(|a| a.type_code == t)?;
+        Some(decode(raw, &self.ctx, false).unwrap_or(Attribute::Invalid(raw)))
+    }
+
+    /// MP_REACH_NLRI, if present.
+    pub fn mp_reach(&self) -> Option<MpReach<'a>> {
+        match self.get(type_code::MP_REACH_NLRI)? {
+            Attribute::MpReach(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// MP_UNREACH_NLRI, if present.
+    pub fn mp_unreach(&self) -> Option<MpUnreach<'a>> {
+        match self.get(type_code::MP_UNREACH_NLRI)? {
+            Attribute::MpUnreach(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+/// Typed iterator over a validated attributes field.
+#[derive(Debug, Clone)]
+pub struct AttrIter<'a> {
+    raw: RawAttributes<'a>,
+    ctx: SessionContext,
+    skip: TypeSet,
+    seen: Option<TypeSet>,
+}
+
+impl<'a> Iterator for AttrIter<'a> {
+    type Item = Attribute<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Attribute<'a>> {
+        loop {
+            let raw = self.raw.next()?;
+            if self.skip.contains(raw.type_code) {
+                continue;
+            }
+            if let Some(seen) = &mut self.seen {
+                if !seen.insert(raw.type_code) {
+                    continue;
+                }
+            }
+            return Some(decode(raw, &self.ctx, false).unwrap_or(Attribute::Invalid(raw)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
