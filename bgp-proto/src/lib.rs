@@ -11,11 +11,17 @@
 
 pub mod afi;
 pub mod attr;
+pub mod capability;
 pub mod codes;
 pub mod context;
 pub mod error;
 pub mod header;
+pub mod keepalive;
+pub mod mrt;
 pub mod nlri;
+pub mod notification;
+pub mod open;
+pub mod route_refresh;
 pub mod update;
 
 pub use afi::{Afi, Family, Safi};
