@@ -8,7 +8,7 @@ use crate::header::EncodeError;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use nom::bytes::complete::take;
 use nom::number::complete::{be_u32, be_u8};
-use nom::{IResult, Parser};
+use nom::Parser;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// One route: a prefix and, with ADD-PATH, its path identifier.
@@ -33,23 +33,24 @@ pub enum NlriError {
 /// One raw entry: path id, prefix length, prefix octets.
 type RawEntry<'a> = (Option<u32>, u8, &'a [u8]);
 
-/// Parses one entry: `[path id] length prefix-octets`.
-fn entry(input: &[u8], v6: bool, add_path: bool) -> IResult<&[u8], RawEntry<'_>> {
+/// Parses one entry: `[path id] length prefix-octets`. nom's unit error
+/// type keeps this per-prefix step free of error bookkeeping.
+#[inline]
+fn entry(input: &[u8], v6: bool, add_path: bool) -> Result<(&[u8], RawEntry<'_>), NlriError> {
+    let truncated = |_| NlriError::Truncated;
     let (input, path_id) = if add_path {
-        let (i, id) = be_u32(input)?;
+        let (i, id) = be_u32::<_, ()>(input).map_err(truncated)?;
         (i, Some(id))
     } else {
         (input, None)
     };
-    let (input, len) = be_u8(input)?;
-    let max = if v6 { 128 } else { 32 };
-    if len > max {
-        return Err(nom::Err::Failure(nom::error::Error::new(
-            input,
-            nom::error::ErrorKind::Verify,
-        )));
+    let (input, len) = be_u8::<_, ()>(input).map_err(truncated)?;
+    if len > if v6 { 128 } else { 32 } {
+        return Err(NlriError::PrefixLength);
     }
-    let (input, bytes) = take(usize::from(len).div_ceil(8)).parse(input)?;
+    let (input, bytes) = take::<_, _, ()>(usize::from(len).div_ceil(8))
+        .parse(input)
+        .map_err(truncated)?;
     Ok((input, (path_id, len, bytes)))
 }
 
@@ -69,11 +70,7 @@ fn to_prefix(v6: bool, len: u8, bytes: &[u8]) -> Option<IpNet> {
 pub fn check(mut buf: &[u8], v6: bool, add_path: bool) -> Result<usize, NlriError> {
     let mut n = 0;
     while !buf.is_empty() {
-        match entry(buf, v6, add_path) {
-            Ok((rest, _)) => buf = rest,
-            Err(nom::Err::Failure(_)) => return Err(NlriError::PrefixLength),
-            Err(_) => return Err(NlriError::Truncated),
-        }
+        buf = entry(buf, v6, add_path)?.0;
         n += 1;
     }
     Ok(n)

@@ -105,17 +105,39 @@ pub fn type_name(code: u8) -> Option<&'static str> {
     })
 }
 
-/// The Optional and Transitive bits a known attribute must carry.
-pub fn expected_flags(code: u8) -> Option<u8> {
+/// Optional and Transitive bits per type code; `UNKNOWN_TYPE` where this
+/// codec does not know the type. A table, because it is on the per-attribute path.
+const EXPECTED_FLAGS: [u8; 256] = {
     use flags::{OPTIONAL as O, TRANSITIVE as T};
     use type_code::*;
-    Some(match code {
-        ORIGIN | AS_PATH | NEXT_HOP | LOCAL_PREF | ATOMIC_AGGREGATE => T,
-        MULTI_EXIT_DISC | ORIGINATOR_ID | CLUSTER_LIST | MP_REACH_NLRI | MP_UNREACH_NLRI => O,
-        AGGREGATOR | COMMUNITIES | EXTENDED_COMMUNITIES | AS4_PATH | AS4_AGGREGATOR
-        | LARGE_COMMUNITIES | OTC => O | T,
-        _ => return None,
-    })
+    let mut t = [UNKNOWN_TYPE; 256];
+    t[ORIGIN as usize] = T;
+    t[AS_PATH as usize] = T;
+    t[NEXT_HOP as usize] = T;
+    t[LOCAL_PREF as usize] = T;
+    t[ATOMIC_AGGREGATE as usize] = T;
+    t[MULTI_EXIT_DISC as usize] = O;
+    t[ORIGINATOR_ID as usize] = O;
+    t[CLUSTER_LIST as usize] = O;
+    t[MP_REACH_NLRI as usize] = O;
+    t[MP_UNREACH_NLRI as usize] = O;
+    t[AGGREGATOR as usize] = O | T;
+    t[COMMUNITIES as usize] = O | T;
+    t[EXTENDED_COMMUNITIES as usize] = O | T;
+    t[AS4_PATH as usize] = O | T;
+    t[AS4_AGGREGATOR as usize] = O | T;
+    t[LARGE_COMMUNITIES as usize] = O | T;
+    t[OTC as usize] = O | T;
+    t
+};
+const UNKNOWN_TYPE: u8 = 0xff;
+
+/// The Optional and Transitive bits a known attribute must carry.
+pub fn expected_flags(code: u8) -> Option<u8> {
+    match EXPECTED_FLAGS[usize::from(code)] {
+        UNKNOWN_TYPE => None,
+        f => Some(f),
+    }
 }
 
 /// One framed attribute: flags, type and value, not yet interpreted.
@@ -160,11 +182,15 @@ impl<'a> RawAttribute<'a> {
         ctx: &SessionContext,
         validate: bool,
     ) -> Result<Attribute<'a>, Malformation> {
-        decode(*self, ctx, validate)
+        if validate {
+            check(self, ctx)?;
+        }
+        Ok(typed(*self, ctx))
     }
 }
 
-fn raw_attribute(input: &[u8]) -> IResult<&[u8], RawAttribute<'_>> {
+#[inline]
+fn raw_attribute(input: &[u8]) -> IResult<&[u8], RawAttribute<'_>, ()> {
     let start = input;
     let (input, flags) = be_u8(input)?;
     let (input, type_code) = be_u8(input)?;
@@ -360,136 +386,141 @@ fn aggregator(v: &[u8], asn_len: usize) -> Option<Aggregator> {
     })
 }
 
-fn decode<'a>(
-    raw: RawAttribute<'a>,
-    ctx: &SessionContext,
-    validate: bool,
-) -> Result<Attribute<'a>, Malformation> {
+/// Validates one attribute (RFC 4271 s6.3 as revised by RFC 7606): flags,
+/// length, and the structure of AS_PATH, AS4_PATH and the MP attributes.
+fn check(raw: &RawAttribute<'_>, ctx: &SessionContext) -> Result<(), Malformation> {
     use type_code::*;
     use Action::{AttributeDiscard as Discard, SessionReset as Reset, TreatAsWithdraw as Taw};
-    let v = raw.value;
-    let t = raw.type_code;
-    if let Some(expected) = expected_flags(t) {
-        if raw.flags & (flags::OPTIONAL | flags::TRANSITIVE) != expected {
-            // RFC 7606 s3 c; MP attributes cannot be withdrawn without
-            // trusting them, so their errors reset (RFC 7606 s5.3, RFC 4760 s7).
-            let action = if matches!(t, MP_REACH_NLRI | MP_UNREACH_NLRI) {
-                Reset
-            } else {
-                Taw
-            };
-            return Err(bad(
-                Sub::AttributeFlagsError,
-                action,
-                "optional/transitive flags wrong for the type",
-            ));
-        }
-    }
-    let len_err = |action, reason| bad(Sub::AttributeLengthError, action, reason);
-    Ok(match t {
-        ORIGIN => match v {
-            [o] => Attribute::Origin(Origin::from_u8(*o).ok_or(bad(
-                Sub::InvalidOriginAttribute,
-                Taw,
-                "ORIGIN value undefined",
-            ))?),
-            _ => return Err(len_err(Taw, "ORIGIN length is not 1")),
-        },
-        AS_PATH | AS4_PATH => {
-            let (asn_len, action) = if t == AS_PATH {
-                (ctx.asn_len(), Taw)
-            } else {
-                // RFC 6793 s6: a malformed AS4_PATH is discarded.
-                (4, Discard)
-            };
-            let path = if validate {
-                AsPath::new_checked(v, asn_len)
-                    .map_err(|_| bad(Sub::MalformedAsPath, action, "AS path malformed"))?
-            } else {
-                AsPath::new_unchecked(v, asn_len)
-            };
-            if t == AS_PATH {
-                Attribute::AsPath(path)
-            } else {
-                Attribute::As4Path(path)
-            }
-        }
-        NEXT_HOP => Attribute::NextHop(Ipv4Addr::from(
-            u32_of(v).ok_or(len_err(Taw, "NEXT_HOP length is not 4"))?,
-        )),
-        MULTI_EXIT_DISC => Attribute::MultiExitDisc(
-            u32_of(v).ok_or(len_err(Taw, "MULTI_EXIT_DISC length is not 4"))?,
-        ),
-        LOCAL_PREF => {
-            Attribute::LocalPref(u32_of(v).ok_or(len_err(Taw, "LOCAL_PREF length is not 4"))?)
-        }
-        ATOMIC_AGGREGATE if v.is_empty() => Attribute::AtomicAggregate,
-        ATOMIC_AGGREGATE => return Err(len_err(Discard, "ATOMIC_AGGREGATE length is not 0")),
-        AGGREGATOR => Attribute::Aggregator(
-            aggregator(v, ctx.asn_len()).ok_or(len_err(Discard, "AGGREGATOR length wrong"))?,
-        ),
-        AS4_AGGREGATOR => Attribute::As4Aggregator(
-            aggregator(v, 4).ok_or(len_err(Discard, "AS4_AGGREGATOR length is not 8"))?,
-        ),
-        COMMUNITIES if Communities::valid_len(v.len()) => {
-            Attribute::Communities(Communities::new(v))
-        }
-        COMMUNITIES => {
-            return Err(len_err(
-                Taw,
-                "COMMUNITIES length not a non-zero multiple of 4",
-            ))
-        }
-        ORIGINATOR_ID => Attribute::OriginatorId(Ipv4Addr::from(
-            u32_of(v).ok_or(len_err(Taw, "ORIGINATOR_ID length is not 4"))?,
-        )),
-        CLUSTER_LIST if ClusterList::valid_len(v.len()) => {
-            Attribute::ClusterList(ClusterList::new(v))
-        }
-        CLUSTER_LIST => {
-            return Err(len_err(
-                Taw,
-                "CLUSTER_LIST length not a non-zero multiple of 4",
-            ))
-        }
-        EXTENDED_COMMUNITIES if ExtendedCommunities::valid_len(v.len()) => {
-            Attribute::ExtendedCommunities(ExtendedCommunities::new(v))
-        }
-        EXTENDED_COMMUNITIES => {
-            return Err(len_err(
-                Taw,
-                "EXTENDED COMMUNITIES length not a non-zero multiple of 8",
-            ))
-        }
-        LARGE_COMMUNITIES if LargeCommunities::valid_len(v.len()) => {
-            Attribute::LargeCommunities(LargeCommunities::new(v))
-        }
-        LARGE_COMMUNITIES => {
-            return Err(len_err(
-                Taw,
-                "LARGE_COMMUNITY length not a non-zero multiple of 12",
-            ))
-        }
-        OTC => Attribute::Otc(u32_of(v).ok_or(len_err(Taw, "OTC length is not 4"))?),
-        MP_REACH_NLRI if validate => Attribute::MpReach(
-            MpReach::new_checked(v, ctx)
-                .map_err(|e| bad(Sub::OptionalAttributeError, Reset, e.reason()))?,
-        ),
-        MP_REACH_NLRI => Attribute::MpReach(MpReach::new_unchecked(v, ctx)),
-        MP_UNREACH_NLRI if validate => Attribute::MpUnreach(
-            MpUnreach::new_checked(v, ctx)
-                .map_err(|e| bad(Sub::OptionalAttributeError, Reset, e.reason()))?,
-        ),
-        MP_UNREACH_NLRI => Attribute::MpUnreach(MpUnreach::new_unchecked(v, ctx)),
-        _ if !raw.is_optional() && validate => {
-            return Err(bad(
+    let (t, v) = (raw.type_code, raw.value);
+    let expected = EXPECTED_FLAGS[usize::from(t)];
+    if expected == UNKNOWN_TYPE {
+        return if raw.is_optional() {
+            Ok(())
+        } else {
+            Err(bad(
                 Sub::UnrecognizedWellKnownAttribute,
                 Reset,
                 "unrecognized well-known attribute",
             ))
+        };
+    }
+    if raw.flags & (flags::OPTIONAL | flags::TRANSITIVE) != expected {
+        // RFC 7606 s3 c; MP attributes cannot be withdrawn without trusting
+        // them, so their errors reset the session (RFC 7606 s5.3, RFC 4760 s7).
+        let action = if matches!(t, MP_REACH_NLRI | MP_UNREACH_NLRI) {
+            Reset
+        } else {
+            Taw
+        };
+        return Err(bad(
+            Sub::AttributeFlagsError,
+            action,
+            "optional/transitive flags wrong for the type",
+        ));
+    }
+    let len = v.len();
+    let length_ok = |ok: bool, action, reason| {
+        if ok {
+            Ok(())
+        } else {
+            Err(bad(Sub::AttributeLengthError, action, reason))
         }
-        _ => Attribute::Unknown(raw),
-    })
+    };
+    match t {
+        ORIGIN => match v {
+            [0..=2] => Ok(()),
+            [_] => Err(bad(
+                Sub::InvalidOriginAttribute,
+                Taw,
+                "ORIGIN value undefined",
+            )),
+            _ => Err(bad(
+                Sub::AttributeLengthError,
+                Taw,
+                "ORIGIN length is not 1",
+            )),
+        },
+        AS_PATH => AsPath::new_checked(v, ctx.asn_len())
+            .map(|_| ())
+            .map_err(|_| bad(Sub::MalformedAsPath, Taw, "AS_PATH malformed")),
+        // RFC 6793 s6: a malformed AS4_PATH is discarded.
+        AS4_PATH => AsPath::new_checked(v, 4)
+            .map(|_| ())
+            .map_err(|_| bad(Sub::MalformedAsPath, Discard, "AS4_PATH malformed")),
+        NEXT_HOP => length_ok(len == 4, Taw, "NEXT_HOP length is not 4"),
+        MULTI_EXIT_DISC => length_ok(len == 4, Taw, "MULTI_EXIT_DISC length is not 4"),
+        LOCAL_PREF => length_ok(len == 4, Taw, "LOCAL_PREF length is not 4"),
+        ORIGINATOR_ID => length_ok(len == 4, Taw, "ORIGINATOR_ID length is not 4"),
+        OTC => length_ok(len == 4, Taw, "OTC length is not 4"),
+        ATOMIC_AGGREGATE => length_ok(len == 0, Discard, "ATOMIC_AGGREGATE length is not 0"),
+        AGGREGATOR => length_ok(
+            len == 2 + ctx.asn_len() + 2,
+            Discard,
+            "AGGREGATOR length wrong for the AS number size",
+        ),
+        AS4_AGGREGATOR => length_ok(len == 8, Discard, "AS4_AGGREGATOR length is not 8"),
+        COMMUNITIES => length_ok(
+            Communities::valid_len(len),
+            Taw,
+            "COMMUNITIES length not a non-zero multiple of 4",
+        ),
+        CLUSTER_LIST => length_ok(
+            ClusterList::valid_len(len),
+            Taw,
+            "CLUSTER_LIST length not a non-zero multiple of 4",
+        ),
+        EXTENDED_COMMUNITIES => length_ok(
+            ExtendedCommunities::valid_len(len),
+            Taw,
+            "EXTENDED COMMUNITIES length not a non-zero multiple of 8",
+        ),
+        LARGE_COMMUNITIES => length_ok(
+            LargeCommunities::valid_len(len),
+            Taw,
+            "LARGE_COMMUNITY length not a non-zero multiple of 12",
+        ),
+        MP_REACH_NLRI => MpReach::new_checked(v, ctx)
+            .map(|_| ())
+            .map_err(|e| bad(Sub::OptionalAttributeError, Reset, e.reason())),
+        MP_UNREACH_NLRI => MpUnreach::new_checked(v, ctx)
+            .map(|_| ())
+            .map_err(|e| bad(Sub::OptionalAttributeError, Reset, e.reason())),
+        _ => Ok(()),
+    }
+}
+
+/// The typed view of an attribute, trusting that [`check`] accepted it (on
+/// anything else it returns [`Attribute::Invalid`] rather than failing).
+#[inline]
+fn typed<'a>(raw: RawAttribute<'a>, ctx: &SessionContext) -> Attribute<'a> {
+    use type_code::*;
+    let v = raw.value;
+    let ip = |v| u32_of(v).map(Ipv4Addr::from);
+    let attr = match raw.type_code {
+        ORIGIN => v
+            .first()
+            .copied()
+            .and_then(Origin::from_u8)
+            .map(Attribute::Origin),
+        AS_PATH => Some(Attribute::AsPath(AsPath::new_unchecked(v, ctx.asn_len()))),
+        AS4_PATH => Some(Attribute::As4Path(AsPath::new_unchecked(v, 4))),
+        NEXT_HOP => ip(v).map(Attribute::NextHop),
+        MULTI_EXIT_DISC => u32_of(v).map(Attribute::MultiExitDisc),
+        LOCAL_PREF => u32_of(v).map(Attribute::LocalPref),
+        ATOMIC_AGGREGATE => v.is_empty().then_some(Attribute::AtomicAggregate),
+        AGGREGATOR => aggregator(v, ctx.asn_len()).map(Attribute::Aggregator),
+        AS4_AGGREGATOR => aggregator(v, 4).map(Attribute::As4Aggregator),
+        COMMUNITIES => Some(Attribute::Communities(Communities::new(v))),
+        ORIGINATOR_ID => ip(v).map(Attribute::OriginatorId),
+        CLUSTER_LIST => Some(Attribute::ClusterList(ClusterList::new(v))),
+        EXTENDED_COMMUNITIES => Some(Attribute::ExtendedCommunities(ExtendedCommunities::new(v))),
+        LARGE_COMMUNITIES => Some(Attribute::LargeCommunities(LargeCommunities::new(v))),
+        OTC => u32_of(v).map(Attribute::Otc),
+        MP_REACH_NLRI => Some(Attribute::MpReach(MpReach::new_unchecked(v, ctx))),
+        MP_UNREACH_NLRI => Some(Attribute::MpUnreach(MpUnreach::new_unchecked(v, ctx))),
+        _ => Some(Attribute::Unknown(raw)),
+    };
+    attr.unwrap_or(Attribute::Invalid(raw))
 }
 
 /// A set of attribute type codes.
@@ -526,7 +557,7 @@ pub struct Attributes<'a> {
     present: TypeSet,
     skip: TypeSet,
     duplicates: bool,
-    error: Option<Error>,
+    error: Option<Box<Error>>,
 }
 
 impl<'a> Attributes<'a> {
@@ -570,7 +601,7 @@ impl<'a> Attributes<'a> {
                 me.duplicates = true;
                 continue;
             }
-            if let Err(m) = decode(raw, ctx, true) {
+            if let Err(m) = check(&raw, ctx) {
                 let e = m.to_error(&raw);
                 match m.action {
                     Action::SessionReset => return Err(e),
@@ -588,7 +619,7 @@ impl<'a> Attributes<'a> {
     /// Keeps the strongest error seen (the first among equals).
     fn note(&mut self, e: Error) {
         if self.error.as_ref().is_none_or(|old| e.action > old.action) {
-            self.error = Some(e);
+            self.error = Some(Box::new(e));
         }
     }
 
@@ -610,7 +641,7 @@ impl<'a> Attributes<'a> {
 
     /// The strongest non-fatal error: treat-as-withdraw or attribute discard.
     pub fn error(&self) -> Option<&Error> {
-        self.error.as_ref()
+        self.error.as_deref()
     }
 
     /// Whether the routes carrying these attributes must be treated as withdrawn.
@@ -646,7 +677,7 @@ impl<'a> Attributes<'a> {
             return None;
         }
         let raw = self.raw().find(|a| a.type_code == t)?;
-        Some(decode(raw, &self.ctx, false).unwrap_or(Attribute::Invalid(raw)))
+        Some(typed(raw, &self.ctx))
     }
 
     /// MP_REACH_NLRI, if present.
@@ -690,7 +721,7 @@ impl<'a> Iterator for AttrIter<'a> {
                     continue;
                 }
             }
-            return Some(decode(raw, &self.ctx, false).unwrap_or(Attribute::Invalid(raw)));
+            return Some(typed(raw, &self.ctx));
         }
     }
 }
