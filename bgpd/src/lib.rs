@@ -2,10 +2,20 @@
 //! advertises a route.
 //!
 //! The data path, top to bottom: [`config`] says whom to expect; the
-//! listener accepts a TCP connection and matches it to a peer; a session
-//! task runs the RFC 4271 [`fsm`] over the framed byte stream, negotiates
-//! capabilities ([`negotiate`]) and hands every UPDATE to the peer's
-//! Adj-RIB-In ([`rib`]); the HTTP endpoint reads what they hold.
+//! [`daemon`] binds listeners (with TCP-MD5 keys and GTSM from [`sockopt`]),
+//! accepts a connection and matches it to a [`peer`]; a [`session`] task runs
+//! the RFC 4271 [`fsm`] over the framed byte stream, settles capabilities
+//! ([`negotiate`]) and hands every UPDATE to the peer's Adj-RIB-In ([`rib`]),
+//! optionally recording every message to MRT ([`recorder`]); the [`http`]
+//! API reads what they hold.
 
+pub mod config;
+pub mod daemon;
+pub mod fsm;
+pub mod http;
+pub mod negotiate;
+pub mod peer;
 pub mod recorder;
+pub mod rib;
+pub mod session;
 pub mod sockopt;

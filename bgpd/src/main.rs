@@ -1,12 +1,124 @@
-//! `bgpd`: the verifier daemon.
+//! `bgpd`: the verifier daemon's entry point.
 //!
-//! The BGP session layer, Adj-RIB-In and verifier land with issues 3 and 4;
-//! until then the binary reports its version and what it does not do yet.
+//! With no arguments it runs the embedded default configuration (listening
+//! on loopback only) and logs where to look; `--config FILE` runs a real
+//! configuration; `--check-config FILE` validates one and exits.
 
-fn main() {
-    println!("bgpd {}", env!("CARGO_PKG_VERSION"));
-    println!(
-        "The session layer is not built yet (issue 3): this build decodes nothing and \
-         opens no socket. Use `bgp-probe decode` for MRT files."
+use bgpd::config::Config;
+use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Passive BGP speaker and route verifier for Cilium LoadBalancer IPs.
+#[derive(Parser)]
+#[command(version, about, long_about = None, after_help = "\
+Examples:
+  bgpd                              run the embedded default (loopback only)
+  bgpd --config /etc/bgpd/bgpd.toml
+  bgpd --check-config deploy/bgpd.toml
+  bgpd --print-default-config > bgpd.toml")]
+struct Args {
+    /// Configuration file (TOML); see docs/configuration.md.
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Validate a configuration file, print a summary and exit.
+    #[arg(long, value_name = "FILE", conflicts_with = "config")]
+    check_config: Option<PathBuf>,
+    /// Print the embedded default configuration and exit.
+    #[arg(long)]
+    print_default_config: bool,
+    /// Log filter (RUST_LOG syntax), e.g. `info,bgpd::session=debug`.
+    #[arg(long, env = "BGPD_LOG", default_value = "info")]
+    log: String,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.print_default_config {
+        print!("{}", Config::embedded_default_text());
+        return ExitCode::SUCCESS;
+    }
+    if let Some(path) = &args.check_config {
+        return match Config::from_file(path) {
+            Ok(c) => {
+                println!(
+                    "{}: OK: AS {}, router id {}, {} listener(s), {} peer(s)",
+                    path.display(),
+                    c.asn,
+                    c.router_id,
+                    c.listen.len(),
+                    c.peers.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&args.log)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let config = match &args.config {
+        Some(path) => match Config::from_file(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => {
+            tracing::info!(
+                "no --config given: running the embedded default (see `bgpd --print-default-config`)"
+            );
+            Config::embedded_default()
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("bgpd: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(config))
+}
+
+async fn run(config: Config) -> ExitCode {
+    let http = config.http.listen;
+    let daemon = match bgpd::daemon::Daemon::new(config) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("bgpd: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = bgpd::daemon::start(daemon.clone()).await {
+        eprintln!("bgpd: {e}");
+        return ExitCode::FAILURE;
+    }
+    tracing::info!(
+        "bgpd {} running; peers at http://{http}/api/v1/peers",
+        env!("CARGO_PKG_VERSION")
     );
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("bgpd: cannot watch SIGTERM: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: closing sessions with Cease/Administrative Shutdown"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupt: closing sessions with Cease/Administrative Shutdown"),
+    }
+    bgpd::daemon::stop(&daemon).await;
+    ExitCode::SUCCESS
 }

@@ -1,0 +1,185 @@
+//! The read-only HTTP API: health, peers, and routes as JSON.
+//!
+//! `GET /healthz` (the process is alive), `GET /readyz` (listeners bound),
+//! `GET /api/v1/peers` (every peer with session state, negotiated
+//! capabilities, counters and event log), `GET /api/v1/peers/{name}/routes`
+//! (a peer's Adj-RIB-In, `?family=ipv6-unicast` to narrow it), and
+//! `GET /api/v1/routes?prefix=172.29.52.200/32` (who advertised a prefix).
+//! The verifier's findings and Prometheus metrics extend this router.
+
+use crate::daemon::Daemon;
+use crate::peer::{now_secs, Peer, SessionInfo};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::get;
+use axum::Router;
+use bgp_proto::Family;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// The API router.
+pub fn router(daemon: Arc<Daemon>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/api/v1/peers", get(peers))
+        .route("/api/v1/peers/{name}/routes", get(peer_routes))
+        .route("/api/v1/routes", get(routes))
+        .with_state(daemon)
+}
+
+/// Serves the API until the daemon shuts down.
+pub async fn serve(daemon: Arc<Daemon>, listener: tokio::net::TcpListener) {
+    let mut shutdown = daemon.shutdown.subscribe();
+    let app = router(daemon);
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.changed().await;
+        })
+        .await;
+    if let Err(e) = result {
+        tracing::error!(error = %e, "HTTP API stopped");
+    }
+}
+
+async fn readyz(State(d): State<Arc<Daemon>>) -> Response {
+    if d.ready.load(Ordering::SeqCst) {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "starting\n").into_response()
+    }
+}
+
+/// One peer as the API shows it.
+#[derive(Serialize)]
+struct PeerJson {
+    name: String,
+    address: String,
+    remote_asn: u32,
+    role: String,
+    #[serde(flatten)]
+    session: SessionInfo,
+    uptime_seconds: Option<f64>,
+    prefixes: BTreeMap<String, usize>,
+    stale_prefixes: usize,
+    attribute_sets: usize,
+    updates_received: u64,
+    messages_received: u64,
+    treat_as_withdraw: u64,
+    attribute_discard: u64,
+    session_resets: u64,
+}
+
+fn peer_json(p: &Peer) -> Option<PeerJson> {
+    let session = p.session.read().ok()?.clone();
+    let rib = p.rib.read().ok()?;
+    let c = &p.counters;
+    Some(PeerJson {
+        name: p.name.clone(),
+        address: p.address.to_string(),
+        remote_asn: p.remote_asn,
+        role: p.role.to_string(),
+        uptime_seconds: session.established_at.map(|t| now_secs() - t),
+        session,
+        prefixes: Family::DECODED
+            .iter()
+            .map(|f| (f.to_string(), rib.len_family(*f)))
+            .filter(|(_, n)| *n > 0)
+            .collect(),
+        stale_prefixes: rib.stale_count(),
+        attribute_sets: rib.attr_sets(),
+        updates_received: c.updates.load(Ordering::Relaxed),
+        messages_received: c.messages.load(Ordering::Relaxed),
+        treat_as_withdraw: c.treat_as_withdraw.load(Ordering::Relaxed),
+        attribute_discard: c.attribute_discard.load(Ordering::Relaxed),
+        session_resets: c.session_resets.load(Ordering::Relaxed),
+    })
+}
+
+async fn peers(State(d): State<Arc<Daemon>>) -> Json<Vec<PeerJson>> {
+    Json(d.peer_list().iter().filter_map(|p| peer_json(p)).collect())
+}
+
+#[derive(Deserialize)]
+struct FamilyQuery {
+    family: Option<String>,
+}
+
+fn parse_family(s: &str) -> Option<Family> {
+    Family::DECODED.into_iter().find(|f| f.to_string() == s)
+}
+
+fn bad_request(msg: String) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(serde_json::json!({ "error": msg })),
+    )
+        .into_response()
+}
+
+async fn peer_routes(
+    State(d): State<Arc<Daemon>>,
+    Path(name): Path<String>,
+    Query(q): Query<FamilyQuery>,
+) -> Response {
+    let family = match q.family.as_deref().map(|s| (s, parse_family(s))) {
+        Some((s, None)) => {
+            return bad_request(format!(
+                "family={s}: expected one of ipv4-unicast, ipv4-multicast, ipv6-unicast, ipv6-multicast"
+            ))
+        }
+        Some((_, f)) => f,
+        None => None,
+    };
+    let Some(peer) = d.peer_list().into_iter().find(|p| p.name == name) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({ "error": format!("no peer named {name}") })),
+        )
+            .into_response();
+    };
+    let Ok(rib) = peer.rib.read() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let routes: Vec<_> = rib
+        .iter()
+        .filter(|r| family.is_none_or(|f| r.family == f))
+        .collect();
+    Json(serde_json::json!({ "peer": peer.name, "routes": routes })).into_response()
+}
+
+#[derive(Deserialize)]
+struct PrefixQuery {
+    prefix: Option<String>,
+}
+
+async fn routes(State(d): State<Arc<Daemon>>, Query(q): Query<PrefixQuery>) -> Response {
+    let Some(text) = q.prefix else {
+        return bad_request("prefix=: required, e.g. ?prefix=172.29.52.200/32".into());
+    };
+    let prefix: IpNet = match text.parse() {
+        Ok(p) => p,
+        Err(_) => match text.parse::<std::net::IpAddr>() {
+            Ok(ip) => IpNet::from(ip),
+            Err(_) => return bad_request(format!("prefix={text}: not an IP prefix")),
+        },
+    };
+    let mut found = Vec::new();
+    for peer in d.peer_list() {
+        let Ok(rib) = peer.rib.read() else { continue };
+        for (path_id, attrs, stale) in rib.lookup(prefix.trunc()) {
+            found.push(serde_json::json!({
+                "peer": peer.name,
+                "role": peer.role.to_string(),
+                "path_id": path_id,
+                "stale": stale,
+                "attrs": &**attrs,
+            }));
+        }
+    }
+    Json(serde_json::json!({ "prefix": prefix.trunc(), "paths": found })).into_response()
+}
