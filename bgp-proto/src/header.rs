@@ -126,8 +126,9 @@ impl Header {
 /// needed, or the header error as soon as 19 octets are present.
 pub fn frame_len(buf: &[u8], max_len: usize) -> Result<Option<usize>, Error> {
     if buf.len() < HEADER_LEN {
-        // A wrong marker octet is already certain; report it early.
-        if buf.iter().any(|&b| b != 0xff) && buf.len() <= 16 {
+        // A wrong marker octet is already certain: report it as soon as it
+        // arrives, so the verdict does not depend on how the stream was cut.
+        if buf.iter().take(MARKER.len()).any(|&b| b != 0xff) {
             return Err(Error::header(
                 MessageHeaderSubcode::ConnectionNotSynchronized,
                 &[],
@@ -225,9 +226,11 @@ mod tests {
         k[3] = 0;
         let e = Header::new_checked(&k, 4096).unwrap_err();
         assert_eq!((e.code, e.subcode), (ErrorCode::MessageHeader, 1));
-        // Detected before the header is complete.
-        let e = frame_len(&k[..5], 4096).unwrap_err();
-        assert_eq!(e.subcode, 1);
+        // Detected before the header is complete, at every cut.
+        for cut in 4..19 {
+            let e = frame_len(&k[..cut], 4096).unwrap_err();
+            assert_eq!(e.subcode, 1, "cut at {cut}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! [`crate::header::split_frame`] cuts them from a stream) and the session's
 //! context; [`MessageRepr`] is the owned counterpart with `parse`/`emit`.
 
-use crate::context::SessionContext;
+use crate::context::{SessionContext, MAX_MESSAGE_LEN};
 use crate::error::Error;
 use crate::header::{EncodeError, Header, MessageType, HEADER_LEN};
 use crate::keepalive::{Keepalive, KeepaliveRepr};
@@ -39,6 +39,14 @@ impl<'a> Message<'a> {
             return Err(Error::bad_length(
                 u16::try_from(header.length()).unwrap_or(u16::MAX),
                 "buffer does not hold exactly one message",
+            ));
+        }
+        // RFC 8654 s4: the extended length never applies to OPEN (nor
+        // KEEPALIVE, whose length is fixed).
+        if header.msg_type() == MessageType::Open && header.length() > MAX_MESSAGE_LEN {
+            return Err(Error::bad_length(
+                u16::try_from(header.length()).unwrap_or(u16::MAX),
+                "OPEN longer than 4096 octets (RFC 8654 s4)",
             ));
         }
         let body = msg.get(HEADER_LEN..).unwrap_or_default();
@@ -94,12 +102,13 @@ impl MessageRepr {
     }
 
     /// Appends the whole message. UPDATEs are encoded for `ctx` (AS number
-    /// size, ADD-PATH, maximum length); the other types do not depend on it.
+    /// size, ADD-PATH, maximum length); NOTIFICATIONs may use the extended
+    /// length too (RFC 8654 s4); OPEN always stays within 4096 octets.
     pub fn emit(&self, ctx: &SessionContext, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         match self {
             Self::Open(o) => o.emit(out),
             Self::Update(u) => u.emit(ctx, out),
-            Self::Notification(n) => n.emit(out),
+            Self::Notification(n) => n.emit_with_max_len(out, ctx.max_message_len()),
             Self::Keepalive => KeepaliveRepr.emit(out),
             Self::RouteRefresh(r) => r.emit(out),
         }
@@ -152,6 +161,30 @@ mod tests {
         assert_eq!((e.code, e.subcode), (ErrorCode::MessageHeader, 2));
         let e = Message::new_checked(&out[..10], &ctx).unwrap_err();
         assert_eq!(e.code, ErrorCode::MessageHeader);
+    }
+
+    #[test]
+    fn extended_length_never_applies_to_open() {
+        let ext = SessionContext::modern().with_extended_message();
+        let mut msg = vec![0xff; 16];
+        msg.extend_from_slice(&5000u16.to_be_bytes());
+        msg.push(1);
+        msg.resize(5000, 0);
+        let e = Message::new_checked(&msg, &ext).unwrap_err();
+        assert_eq!(
+            (e.code, e.subcode, e.data.as_slice()),
+            (ErrorCode::MessageHeader, 2, &[0x13, 0x88][..])
+        );
+        // A long NOTIFICATION is fine there, and encodes again.
+        let n = MessageRepr::Notification(NotificationRepr {
+            code: 6,
+            subcode: 2,
+            data: vec![0; 5000],
+        });
+        let mut out = Vec::new();
+        n.emit(&ext, &mut out).unwrap();
+        let v = Message::new_checked(&out, &ext).unwrap();
+        assert_eq!(MessageRepr::parse(&v), n);
     }
 
     proptest! {

@@ -171,10 +171,11 @@ impl<'a> Iterator for Segments<'a> {
             return None;
         };
         let n = usize::from(*count) * usize::from(self.asn_len);
-        let (Some(seg_type), Some(asns), Some(rest)) = (
+        let (Some(seg_type), Some(asns), Some(rest), true) = (
             SegmentType::from_u8(*seg_type),
             tail.get(..n),
             tail.get(n..),
+            *count > 0,
         ) else {
             self.buf = &[];
             return None;

@@ -554,6 +554,9 @@ pub struct Attributes<'a> {
     ctx: SessionContext,
     present: TypeSet,
     skip: TypeSet,
+    /// Types whose (first) attribute failed its checks without being
+    /// discarded: seen on treat-as-withdraw UPDATEs, yielded as Invalid.
+    invalid: TypeSet,
     duplicates: bool,
     error: Option<Box<Error>>,
 }
@@ -568,6 +571,7 @@ impl<'a> Attributes<'a> {
             ctx: *ctx,
             present: TypeSet::default(),
             skip: TypeSet::default(),
+            invalid: TypeSet::default(),
             duplicates: false,
             error: None,
         };
@@ -606,7 +610,9 @@ impl<'a> Attributes<'a> {
                     Action::AttributeDiscard => {
                         me.skip.insert(t);
                     }
-                    Action::TreatAsWithdraw => {}
+                    Action::TreatAsWithdraw => {
+                        me.invalid.insert(t);
+                    }
                 }
                 me.note(e);
             }
@@ -656,11 +662,15 @@ impl<'a> Attributes<'a> {
 
     /// The attributes in order, typed, without discarded or repeated ones.
     pub fn iter(&self) -> AttrIter<'a> {
-        let filter = self.duplicates || !self.skip.is_empty();
+        let filter = self.duplicates || !self.skip.is_empty() || !self.invalid.is_empty();
         AttrIter {
             raw: RawAttributes::new(self.buf),
             ctx: self.ctx,
-            filter: filter.then(|| (self.skip, TypeSet::default())),
+            filter: filter.then(|| Filter {
+                skip: self.skip,
+                invalid: self.invalid,
+                seen: TypeSet::default(),
+            }),
         }
     }
 
@@ -675,7 +685,11 @@ impl<'a> Attributes<'a> {
             return None;
         }
         let raw = self.raw().find(|a| a.type_code == t)?;
-        Some(typed(raw, &self.ctx))
+        Some(if self.invalid.contains(t) {
+            Attribute::Invalid(raw)
+        } else {
+            typed(raw, &self.ctx)
+        })
     }
 
     /// MP_REACH_NLRI, if present.
@@ -700,9 +714,17 @@ impl<'a> Attributes<'a> {
 pub struct AttrIter<'a> {
     raw: RawAttributes<'a>,
     ctx: SessionContext,
-    /// Types to skip and types seen, only when the field has discarded or
-    /// repeated attributes (the common UPDATE has neither).
-    filter: Option<(TypeSet, TypeSet)>,
+    /// Only when the field has discarded, invalid or repeated attributes
+    /// (the common UPDATE has none).
+    filter: Option<Filter>,
+}
+
+/// What [`AttrIter`] must skip or flag.
+#[derive(Debug, Clone)]
+struct Filter {
+    skip: TypeSet,
+    invalid: TypeSet,
+    seen: TypeSet,
 }
 
 impl<'a> Iterator for AttrIter<'a> {
@@ -712,9 +734,12 @@ impl<'a> Iterator for AttrIter<'a> {
     fn next(&mut self) -> Option<Attribute<'a>> {
         loop {
             let raw = self.raw.next()?;
-            if let Some((skip, seen)) = &mut self.filter {
-                if skip.contains(raw.type_code) || !seen.insert(raw.type_code) {
+            if let Some(f) = &mut self.filter {
+                if f.skip.contains(raw.type_code) || !f.seen.insert(raw.type_code) {
                     continue;
+                }
+                if f.invalid.contains(raw.type_code) {
+                    return Some(Attribute::Invalid(raw));
                 }
             }
             return Some(typed(raw, &self.ctx));

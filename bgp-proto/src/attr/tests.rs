@@ -283,3 +283,27 @@ fn repr_emit_round_trips_with_canonical_flags() {
         .collect();
     assert_eq!(flagged, vec![false, true, true, true]);
 }
+
+/// Fuzzer finding: an empty AS_SET made the UPDATE treat-as-withdraw, but
+/// the typed view still read it as a (shortened) path, so re-encoding
+/// changed the message. Invalid attributes now keep their octets.
+#[test]
+fn invalid_attribute_keeps_its_octets() {
+    let ctx = SessionContext::modern();
+    let mut buf = attr(WK, 1, &[0]);
+    buf.extend(attr(WK, 2, &[1, 0]));
+    let a = Attributes::new_checked(&buf, &ctx).unwrap();
+    assert!(a.is_treat_as_withdraw());
+    let typed: Vec<_> = a.iter().collect();
+    assert!(matches!(typed[1], Attribute::Invalid(r) if r.value == [1, 0]));
+    assert!(matches!(
+        a.get(type_code::AS_PATH),
+        Some(Attribute::Invalid(_))
+    ));
+    let reprs: Vec<_> = typed.iter().map(AttributeRepr::parse).collect();
+    let mut again = Vec::new();
+    for r in &reprs {
+        r.emit(&ctx, &mut again).unwrap();
+    }
+    assert_eq!(again, buf);
+}
