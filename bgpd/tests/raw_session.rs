@@ -312,3 +312,76 @@ async fn routes_arrive_and_malformations_get_their_rfc_answer() {
     let (code, subcode, _) = good.notification().await;
     assert_eq!((code, subcode), (6, 2));
 }
+
+/// With `[mrt]` configured, every received message lands in a BGP4MP_ET
+/// file that Debian's bgpdump reads: the post-mortem trail of issue 3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_recorded_in_mrt_that_bgpdump_reads() {
+    let bgpdump = std::path::Path::new("/usr/bin/bgpdump");
+    assert!(
+        bgpdump.exists(),
+        "bgpdump is required (Debian package bgpdump; scripts/test installs it)"
+    );
+    let dir = std::env::temp_dir().join(format!("bgpd-mrt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (d, addr) = start_recording(&format!("[mrt]\ndir = \"{}\"\n", dir.display())).await;
+    let mut node = Raw::establish(Ipv4Addr::new(127, 0, 0, 2), addr).await;
+    node.send(&lb_update(&["172.29.52.200/32"])).await;
+    assert!(eventually(|| routes_of(&d, "127.0.0.2") == 1).await);
+    daemon::stop(&d).await;
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "one recording: {files:?}");
+    let out = std::process::Command::new(bgpdump)
+        .arg("-m")
+        .arg(&files[0])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "bgpdump failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = text
+        .lines()
+        .find(|l| l.contains("|A|"))
+        .unwrap_or_else(|| panic!("no announcement in bgpdump output:\n{text}"));
+    let fields: Vec<_> = line.split('|').collect();
+    assert_eq!(fields[0], "BGP4MP_ET");
+    assert_eq!(
+        &fields[3..8],
+        ["127.0.0.2", "64512", "172.29.52.200/32", "64512", "IGP"]
+    );
+    assert!(
+        text.lines().any(|l| l.contains("|STATE|127.0.0.2|64512|")),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A daemon as in [`start`] that also records to MRT.
+async fn start_recording(mrt: &str) -> (Arc<Daemon>, SocketAddr) {
+    let (bgp, http) = (free_port(), free_port());
+    let text = format!(
+        r#"
+asn = 64513
+router_id = "127.0.0.1"
+listen = ["127.0.0.1:{bgp}"]
+[http]
+listen = "127.0.0.1:{http}"
+{mrt}
+[[peer]]
+name = "nodes"
+prefix = "127.0.0.0/29"
+remote_asn = 64512
+role = "speaker"
+"#
+    );
+    let config = Config::from_str(&text, "test.toml").expect("test config");
+    let d = Daemon::new(config).unwrap();
+    daemon::start(d.clone()).await.unwrap();
+    (d, SocketAddr::from(([127, 0, 0, 1], bgp)))
+}
