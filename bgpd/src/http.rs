@@ -3,7 +3,9 @@
 //! `GET /healthz` (the process is alive), `GET /readyz` (listeners bound),
 //! `GET /api/v1/peers` (every peer with session state, negotiated
 //! capabilities, counters and event log), `GET /api/v1/peers/{name}/routes`
-//! (a peer's Adj-RIB-In, `?family=ipv6-unicast` to narrow it), and
+//! (a peer's Adj-RIB-In, `?family=ipv6-unicast` to narrow it; a dynamic
+//! neighbour's name, `nodes/172.29.51.11`, may be written with its `/` as
+//! is or as `%2F`), and
 //! `GET /api/v1/routes?prefix=172.29.52.200/32` (who advertised a prefix).
 //! The verifier's findings and Prometheus metrics extend this router.
 
@@ -27,7 +29,9 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/api/v1/peers", get(peers))
-        .route("/api/v1/peers/{name}/routes", get(peer_routes))
+        // A catch-all, so that the `/` in a dynamic neighbour's name
+        // (`nodes/172.29.51.11`) needs no escaping.
+        .route("/api/v1/peers/{*rest}", get(peer_routes))
         .route("/api/v1/routes", get(routes))
         .with_state(daemon)
 }
@@ -121,11 +125,25 @@ fn bad_request(msg: String) -> Response {
         .into_response()
 }
 
+fn not_found(msg: String) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(serde_json::json!({ "error": msg })),
+    )
+        .into_response()
+}
+
+/// `GET /api/v1/peers/{name}/routes`, `rest` being `{name}/routes`.
 async fn peer_routes(
     State(d): State<Arc<Daemon>>,
-    Path(name): Path<String>,
+    Path(rest): Path<String>,
     Query(q): Query<FamilyQuery>,
 ) -> Response {
+    let Some(name) = rest.trim_start_matches('/').strip_suffix("/routes") else {
+        return not_found(format!(
+            "/api/v1/peers/{rest}: no such endpoint; use /api/v1/peers/{{name}}/routes"
+        ));
+    };
     let family = match q.family.as_deref().map(|s| (s, parse_family(s))) {
         Some((s, None)) => {
             return bad_request(format!(
@@ -136,11 +154,7 @@ async fn peer_routes(
         None => None,
     };
     let Some(peer) = d.peer_list().into_iter().find(|p| p.name == name) else {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(serde_json::json!({ "error": format!("no peer named {name}") })),
-        )
-            .into_response();
+        return not_found(format!("no peer named {name}"));
     };
     let Ok(rib) = peer.rib.read() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();

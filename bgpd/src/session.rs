@@ -7,13 +7,19 @@
 //! End-of-RIB for each negotiated family (RFC 4724), and answers a
 //! ROUTE-REFRESH with an empty BoRR/EoRR pair when enhanced route refresh is
 //! negotiated (RFC 7313). Graceful restart helper (RFC 4724 s4.2): when a
-//! peer that advertised graceful restart drops without a NOTIFICATION, its
-//! routes are kept stale until it returns and sends End-of-RIB, or until its
-//! restart time (or, once back, the configured stale timeout) runs out.
+//! peer that advertised graceful restart drops without a NOTIFICATION, or
+//! connects again while its old session still looks Established (the old
+//! connection is then closed without one), its routes are kept stale until
+//! it returns and sends End-of-RIB, or until its restart time (or, once
+//! back, the configured stale timeout) runs out.
+//!
+//! The peer's state as the API shows it belongs to its Established session
+//! while there is one: another connection from the same peer (a collision,
+//! a restart) does not overwrite it until it is Established itself.
 
 use crate::fsm::{resolve_collision_with_asn, CollisionOutcome, DownReason, Event, Fsm, FsmConfig};
 use crate::fsm::{Action, State};
-use crate::negotiate::{local_open, negotiate, LocalSettings, Negotiated};
+use crate::negotiate::{local_open, negotiate, LocalSettings, Negotiated, PeerGracefulRestart};
 use crate::peer::Peer;
 use crate::recorder::{self, Recorder};
 use bgp_proto::codes::{ErrorCode, OpenMessageSubcode};
@@ -111,6 +117,8 @@ where
         pending_update: None,
         pending_refresh: None,
         last_state: State::Idle,
+        generation: 0,
+        superseded: false,
     };
     let (mut rd, mut wr) = tokio::io::split(stream);
     let start = if s.settings.locally_initiated {
@@ -157,7 +165,10 @@ where
             _ = dump_rx.changed() => match *dump_rx.borrow() {
                 Dump::No => continue,
                 Dump::Collision => Event::OpenCollisionDump,
-                Dump::Restarted => Event::TcpConnectionFails,
+                Dump::Restarted => {
+                    s.superseded = true;
+                    Event::TcpConnectionFails
+                }
                 Dump::Shutdown => Event::ManualStop,
             },
             _ = shutdown.changed() => Event::ManualStop,
@@ -183,6 +194,11 @@ struct Session {
     /// The ROUTE-REFRESH being handled, until the FSM says ProcessRouteRefresh.
     pending_refresh: Option<RouteRefreshRepr>,
     last_state: State,
+    /// The peer's generation this session got when it became Established.
+    generation: u64,
+    /// A new connection from the restarted peer took over (RFC 4724 s4.2);
+    /// it has already dealt with the routes.
+    superseded: bool,
 }
 
 impl Session {
@@ -282,7 +298,12 @@ impl Session {
             return Claim::Keep;
         };
         let established = self.peer.is_established();
-        let restarted = established && self.peer_had_graceful_restart();
+        let restarting = if established {
+            self.helped_graceful_restart()
+        } else {
+            None
+        };
+        let restarted = restarting.is_some();
         let outcome = if restarted {
             CollisionOutcome::CloseExisting
         } else if established {
@@ -298,6 +319,17 @@ impl Session {
         };
         match outcome {
             CollisionOutcome::CloseExisting => {
+                // The peer restarted while its old session looked
+                // Established (RFC 4724 s4.2). That session is over from here
+                // on, whenever its task gets to close it: record it as down
+                // now (its TCP connection is dead, as the new OPEN tells),
+                // and keep the routes stale before the new session can
+                // announce anything.
+                if let Some(gr) = &restarting {
+                    tracing::info!(peer = %self.peer.name, "peer reconnected while Established: it restarted; closing the old connection");
+                    self.peer.down(&DownReason::TcpFailure);
+                    retain_stale(&self.peer, gr);
+                }
                 let _ = existing.dump.send(if restarted {
                     Dump::Restarted
                 } else {
@@ -310,16 +342,15 @@ impl Session {
         }
     }
 
-    fn peer_had_graceful_restart(&self) -> bool {
-        self.peer
-            .session
-            .read()
-            .map(|s| {
-                s.negotiated
-                    .as_ref()
-                    .is_some_and(|n| n.peer_graceful_restart.is_some())
-            })
-            .unwrap_or(false)
+    /// The peer's Graceful Restart capability on the Established session,
+    /// when we act as its helper.
+    fn helped_graceful_restart(&self) -> Option<PeerGracefulRestart> {
+        let info = self.peer.session.read().ok()?;
+        let n = info.negotiated.as_ref()?;
+        if !n.graceful_restart_helper {
+            return None;
+        }
+        n.peer_graceful_restart.clone()
     }
 
     /// Feeds one event to the FSM and carries out its actions; `Some` when
@@ -343,8 +374,16 @@ impl Session {
                     new: mrt_state(state),
                 });
             }
+            // Established is recorded by `established`, and leaving it by
+            // `finish` (where `Peer::down` counts the flap). A connection
+            // that never got there must not hide another connection's
+            // Established session (a collision, or a restarted peer).
             if state != State::Established {
-                self.peer.set_state(state);
+                if let Ok(mut info) = self.peer.session.write() {
+                    if info.state != State::Established {
+                        info.state = state;
+                    }
+                }
             }
             self.last_state = state;
         }
@@ -402,7 +441,9 @@ impl Session {
     async fn established<W: AsyncWrite + Unpin>(&mut self, n: Negotiated, wr: &mut W) {
         self.ctx = n.receive_context();
         let generation = self.peer.established(&n);
-        tracing::info!(peer = %self.peer.name, families = ?n.families, hold = n.hold_time, "session Established");
+        self.generation = generation;
+        let families: Vec<String> = n.families.iter().map(|f| f.to_string()).collect();
+        tracing::info!(peer = %self.peer.name, families = %families.join(","), hold = n.hold_time, "session Established");
         // A returning peer: drop stale routes of families it no longer
         // preserves (RFC 4724 s4.2), and bound how long the rest stay stale.
         let preserved: Vec<Family> = n
@@ -496,41 +537,31 @@ impl Session {
                 *slot = None;
             }
         }
-        let was_established = self.negotiated.is_some();
-        if was_established || self.peer.is_established() {
-            self.peer.down(&reason);
-        } else {
-            self.peer.set_state(State::Idle);
-        }
         let Some(n) = self.negotiated.take() else {
+            // Never Established. A connection that lost a collision must not
+            // touch the state of the one that won; otherwise record why it
+            // failed (an OPEN refused for a wrong AS shows as the NOTIFICATION
+            // sent), which counts no flap.
+            if !self.peer.is_established() {
+                self.peer.down(&reason);
+            }
             return reason;
         };
+        if self.superseded || self.peer.generation() != self.generation {
+            // The restarted peer's new connection took over: it recorded
+            // this session as down and kept the routes stale, and the
+            // peer's state and routes are its own now.
+            tracing::debug!(peer = %self.peer.name, %reason, "superseded session closed");
+            return reason;
+        }
+        self.peer.down(&reason);
         let keep = self.settings.graceful_restart_helper
             && matches!(
                 reason,
                 DownReason::TcpFailure | DownReason::HoldTimerExpired
             );
         match (keep, n.peer_graceful_restart.as_ref()) {
-            (true, Some(gr)) => {
-                // Routes of families the peer preserves stay, stale; the
-                // others go now (RFC 4724 s4.2).
-                let families: Vec<Family> = gr.families.iter().map(|f| f.family).collect();
-                if let Ok(mut rib) = self.peer.rib.write() {
-                    rib.mark_stale(&Family::DECODED);
-                    for f in Family::DECODED {
-                        if !families.contains(&f) {
-                            rib.flush_stale(f);
-                        }
-                    }
-                }
-                tracing::info!(peer = %self.peer.name, restart_time = gr.restart_time, "peer may be restarting: routes kept stale");
-                spawn_stale_flush(
-                    self.peer.clone(),
-                    self.peer.generation(),
-                    Duration::from_secs(gr.restart_time.into()),
-                    false,
-                );
-            }
+            (true, Some(gr)) => retain_stale(&self.peer, gr),
             _ => {
                 if let Ok(mut rib) = self.peer.rib.write() {
                     rib.clear();
@@ -539,6 +570,29 @@ impl Session {
         }
         reason
     }
+}
+
+/// The peer went down without a NOTIFICATION and may be restarting (RFC
+/// 4724 s4.2): routes of the families its capability listed stay, marked
+/// stale, the others go now, and whatever is still stale when its Restart
+/// Time runs out without a new session is flushed.
+fn retain_stale(peer: &Arc<Peer>, gr: &PeerGracefulRestart) {
+    let families: Vec<Family> = gr.families.iter().map(|f| f.family).collect();
+    if let Ok(mut rib) = peer.rib.write() {
+        rib.mark_stale(&Family::DECODED);
+        for f in Family::DECODED {
+            if !families.contains(&f) {
+                rib.flush_stale(f);
+            }
+        }
+    }
+    tracing::info!(peer = %peer.name, restart_time = gr.restart_time, "peer may be restarting: routes kept stale");
+    spawn_stale_flush(
+        peer.clone(),
+        peer.generation(),
+        Duration::from_secs(gr.restart_time.into()),
+        false,
+    );
 }
 
 enum Claim {

@@ -4,7 +4,9 @@
 //! namespaces, veth links and bridged LANs; [`daemon`] runs and supervises a
 //! child process inside one; [`gobgp`], [`frr`] and [`bird`] start the real
 //! daemons from the Debian packages, configured as Cilium's embedded GoBGP, as a
-//! UniFi UDM Pro (FRR) and as a generic BIRD 2 peer.
+//! UniFi UDM Pro (FRR) and as a generic BIRD 2 peer; [`verifier`] runs the
+//! project's own `bgpd` binary in a namespace and reads its HTTP API; [`raw`]
+//! is a bare BGP connection from inside a namespace, for exact octets.
 //!
 //! Every lab test must call [`require_root`] and [`prereq`] (or
 //! [`require_lab`]) first: a missing prerequisite is a test failure with a
@@ -19,6 +21,8 @@ pub mod daemon;
 pub mod frr;
 pub mod gobgp;
 pub mod netns;
+pub mod raw;
+pub mod verifier;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

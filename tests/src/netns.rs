@@ -10,6 +10,7 @@
 //! removed the first time this process creates one.
 
 use std::ffi::OsStr;
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -190,6 +191,22 @@ impl Netns {
         }
     }
 
+    /// Runs `f` on a new thread that has joined this namespace's network
+    /// stack, and returns its result; see [`run_in_ns`].
+    pub fn run_in<T, F>(&self, f: F) -> std::io::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        run_in_ns(&self.name, f)
+    }
+
+    /// Opens a TCP connection to `to` from inside the namespace (the kernel
+    /// picks the source address), waiting at most `timeout`.
+    pub fn connect(&self, to: SocketAddr, timeout: Duration) -> std::io::Result<TcpStream> {
+        self.run_in(move || TcpStream::connect_timeout(&to, timeout))?
+    }
+
     fn next_ifname(&self, prefix: &str) -> String {
         format!("{prefix}{}", self.next_if.fetch_add(1, Ordering::Relaxed))
     }
@@ -204,6 +221,33 @@ impl Drop for Netns {
 /// A `Command` for the `ip` binary found by [`prereq`].
 fn ip_cmd() -> Command {
     Command::new(prereq("ip"))
+}
+
+/// Runs `f` on a new thread that has joined the network stack of the
+/// namespace `name` (`setns(2)` on `/run/netns/<name>`), and returns its
+/// result. Sockets created by `f` belong to the namespace and keep working
+/// after they are handed back to the caller's thread; the caller's own
+/// thread never changes namespace.
+pub fn run_in_ns<T, F>(name: &str, f: F) -> std::io::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    use std::os::fd::AsRawFd;
+    let handle = std::fs::File::open(Path::new("/run/netns").join(name))?;
+    std::thread::Builder::new()
+        .name(format!("in-{name}"))
+        .spawn(move || {
+            // SAFETY: setns(2) on an open namespace file descriptor, for the
+            // calling thread only; no memory is involved.
+            let rc = unsafe { libc::setns(handle.as_raw_fd(), libc::CLONE_NEWNET) };
+            if rc != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(f())
+        })?
+        .join()
+        .map_err(|_| std::io::Error::other("thread inside the namespace panicked"))?
 }
 
 /// `ip netns exec <ns> program args...` as a `Command`.
