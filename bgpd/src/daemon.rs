@@ -37,6 +37,8 @@ pub struct Daemon {
     pub recorder: Option<Recorder>,
     /// Flips to true on shutdown.
     pub shutdown: watch::Sender<bool>,
+    /// Bumped to make every session request a route refresh.
+    pub refresh: watch::Sender<u64>,
     /// Connections refused because no peer matched.
     pub rejected: AtomicU64,
     /// Set once every listener is bound.
@@ -69,6 +71,7 @@ impl Daemon {
             peers: RwLock::new(peers),
             recorder,
             shutdown: watch::channel(false).0,
+            refresh: watch::channel(0).0,
             rejected: AtomicU64::new(0),
             ready: AtomicBool::new(false),
             next_conn: AtomicU64::new(1),
@@ -127,6 +130,7 @@ impl Daemon {
             local_addr: local,
             peer_addr: remote,
             conn_id: self.next_conn.fetch_add(1, Ordering::Relaxed),
+            refresh: Some(self.refresh.subscribe()),
         }
     }
 
@@ -288,6 +292,12 @@ pub async fn start(daemon: Arc<Daemon>) -> io::Result<()> {
     tokio::spawn(crate::http::serve(daemon.clone(), http));
     daemon.ready.store(true, Ordering::SeqCst);
     Ok(())
+}
+
+/// Asks every Established peer that supports it to re-send its routes
+/// (ROUTE-REFRESH, RFC 2918); the daemon does this on SIGUSR1.
+pub fn request_refresh(daemon: &Daemon) {
+    daemon.refresh.send_modify(|n| *n += 1);
 }
 
 /// Tells every session to close with Cease/Administrative Shutdown and

@@ -2,7 +2,9 @@
 //!
 //! With no arguments it runs the embedded default configuration (listening
 //! on loopback only) and logs where to look; `--config FILE` runs a real
-//! configuration; `--check-config FILE` validates one and exits.
+//! configuration; `--check-config FILE` validates one and exits. SIGTERM
+//! closes every session with Cease/Administrative Shutdown; SIGUSR1 asks
+//! every peer to re-send its routes (ROUTE-REFRESH).
 
 use bgpd::config::Config;
 use clap::Parser;
@@ -115,9 +117,29 @@ async fn run(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: closing sessions with Cease/Administrative Shutdown"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("interrupt: closing sessions with Cease/Administrative Shutdown"),
+    let mut usr1 =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1()) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("bgpd: cannot watch SIGUSR1: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+    loop {
+        tokio::select! {
+            _ = term.recv() => {
+                tracing::info!("SIGTERM: closing sessions with Cease/Administrative Shutdown");
+                break;
+            }
+            _ = tokio::signal::ctrl_c() => {
+                tracing::info!("interrupt: closing sessions with Cease/Administrative Shutdown");
+                break;
+            }
+            _ = usr1.recv() => {
+                tracing::info!("SIGUSR1: requesting a route refresh from every peer");
+                bgpd::daemon::request_refresh(&daemon);
+            }
+        }
     }
     bgpd::daemon::stop(&daemon).await;
     ExitCode::SUCCESS

@@ -71,6 +71,8 @@ pub struct SessionSettings {
     pub peer_addr: SocketAddr,
     /// Connection id, unique in the process.
     pub conn_id: u64,
+    /// Bumped when the operator asks every peer to re-send its routes.
+    pub refresh: Option<watch::Receiver<u64>>,
 }
 
 /// Timer deadlines the FSM asked for.
@@ -89,6 +91,18 @@ async fn until(at: Option<Instant>) {
     }
 }
 
+/// Waits for a change on an optional channel (forever without one).
+async fn changed(rx: &mut Option<watch::Receiver<u64>>) {
+    match rx {
+        Some(r) => {
+            if r.changed().await.is_err() {
+                *rx = None;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// Runs the session to its end and returns why it ended.
 pub async fn run<S>(
     stream: S,
@@ -101,6 +115,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (dump_tx, mut dump_rx) = watch::channel(Dump::No);
+    let mut refresh = settings.refresh.clone();
     let mut s = Session {
         peer: peer.clone(),
         settings,
@@ -172,6 +187,10 @@ where
                 Dump::Shutdown => Event::ManualStop,
             },
             _ = shutdown.changed() => Event::ManualStop,
+            _ = changed(&mut refresh) => {
+                s.request_refresh(&mut wr).await;
+                continue;
+            }
         };
         if let Some(r) = s.step(ev, &mut wr).await {
             return s.finish(r);
@@ -520,11 +539,45 @@ impl Session {
             .negotiated
             .as_ref()
             .is_some_and(|n| n.enhanced_route_refresh);
-        if enhanced && req.subtype == Subtype::NormalRequest {
-            let _ = RouteRefreshRepr::borr(req.family).emit(&mut self.out);
-            let _ = RouteRefreshRepr::eorr(req.family).emit(&mut self.out);
-            self.send(wr).await;
+        match req.subtype {
+            // We advertise nothing: the refreshed Adj-RIB-Out is empty.
+            Subtype::NormalRequest if enhanced => {
+                let _ = RouteRefreshRepr::borr(req.family).emit(&mut self.out);
+                let _ = RouteRefreshRepr::eorr(req.family).emit(&mut self.out);
+                self.send(wr).await;
+            }
+            // RFC 7313 s4: the peer re-sends the family: its routes are stale
+            // until re-announced, and what is not re-announced goes at EoRR.
+            Subtype::BoRR if enhanced => {
+                if let Ok(mut rib) = self.peer.rib.write() {
+                    rib.mark_stale(&[req.family]);
+                }
+                tracing::debug!(peer = %self.peer.name, family = %req.family, "BoRR: routes marked stale");
+            }
+            Subtype::EoRR if enhanced => {
+                let flushed = self
+                    .peer
+                    .rib
+                    .write()
+                    .map(|mut rib| rib.flush_stale(req.family))
+                    .unwrap_or(0);
+                tracing::debug!(peer = %self.peer.name, family = %req.family, flushed, "EoRR: unrefreshed routes removed");
+            }
+            _ => {}
         }
+    }
+
+    /// Asks the peer to re-send every negotiated family (RFC 2918), when it
+    /// supports route refresh.
+    async fn request_refresh<W: AsyncWrite + Unpin>(&mut self, wr: &mut W) {
+        let Some(n) = self.negotiated.as_ref().filter(|n| n.route_refresh) else {
+            return;
+        };
+        for f in n.families.clone() {
+            let _ = RouteRefreshRepr::request(f).emit(&mut self.out);
+        }
+        tracing::info!(peer = %self.peer.name, "route refresh requested");
+        self.send(wr).await;
     }
 
     /// Records the end of the session and what happens to the routes.

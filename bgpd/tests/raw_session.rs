@@ -109,6 +109,10 @@ impl Raw {
     /// OPEN as a Cilium node sends it, then KEEPALIVE; returns once the
     /// daemon's End-of-RIB markers for both families have arrived.
     async fn establish(from: Ipv4Addr, to: SocketAddr) -> Self {
+        Self::establish_with(from, to, &[]).await
+    }
+
+    async fn establish_with(from: Ipv4Addr, to: SocketAddr, extra: &[CapabilityRepr]) -> Self {
         let mut me = Self::connect(from, to).await;
         let open = OpenRepr {
             version: 4,
@@ -120,7 +124,10 @@ impl Raw {
                 CapabilityRepr::Multiprotocol(Family::IPV6_UNICAST),
                 CapabilityRepr::RouteRefresh,
                 CapabilityRepr::FourOctetAs(64512),
-            ],
+            ]
+            .into_iter()
+            .chain(extra.iter().cloned())
+            .collect(),
         };
         let mut out = Vec::new();
         open.emit(&mut out).unwrap();
@@ -384,4 +391,57 @@ role = "speaker"
     let d = Daemon::new(config).unwrap();
     daemon::start(d.clone()).await.unwrap();
     (d, SocketAddr::from(([127, 0, 0, 1], bgp)))
+}
+
+/// Route refresh both ways: the operator's request (SIGUSR1 in the binary)
+/// reaches the peer as ROUTE-REFRESH, and the peer's re-send framed by
+/// BoRR/EoRR (RFC 7313 s4) drops what it did not re-announce.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn route_refresh_request_and_enhanced_refresh() {
+    use bgp_proto::route_refresh::{RouteRefresh, RouteRefreshRepr, Subtype};
+    let (d, addr) = start().await;
+    let mut node = Raw::establish_with(
+        Ipv4Addr::new(127, 0, 0, 2),
+        addr,
+        &[CapabilityRepr::EnhancedRouteRefresh],
+    )
+    .await;
+    node.send(&lb_update(&["172.29.52.200/32", "172.29.52.201/32"]))
+        .await;
+    assert!(eventually(|| routes_of(&d, "127.0.0.2") == 2).await);
+
+    daemon::request_refresh(&d);
+    let mut asked = Vec::new();
+    while asked.len() < 2 {
+        let m = node.recv().await.expect("refresh request");
+        if m[18] == MessageType::RouteRefresh as u8 {
+            let r = RouteRefresh::new_checked(&m[19..]).unwrap();
+            assert_eq!(r.subtype(), Subtype::NormalRequest);
+            asked.push(r.family());
+        }
+    }
+    assert_eq!(asked, vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST]);
+
+    let mut out = Vec::new();
+    RouteRefreshRepr::borr(Family::IPV4_UNICAST)
+        .emit(&mut out)
+        .unwrap();
+    node.send(&out).await;
+    node.send(&lb_update(&["172.29.52.200/32"])).await;
+    let mut out = Vec::new();
+    RouteRefreshRepr::eorr(Family::IPV4_UNICAST)
+        .emit(&mut out)
+        .unwrap();
+    node.send(&out).await;
+    assert!(
+        eventually(|| routes_of(&d, "127.0.0.2") == 1).await,
+        "EoRR removed the route not re-announced"
+    );
+    let peer = d
+        .peer_list()
+        .into_iter()
+        .find(|p| p.address == IpAddr::from([127, 0, 0, 2]))
+        .unwrap();
+    assert_eq!(peer.rib.read().unwrap().stale_count(), 0);
+    assert!(peer.is_established());
 }
