@@ -1,5 +1,30 @@
-//! `bgp-probe`: the operator's command-line tool.
+//! `bgp-probe`: the operator's command-line tool for the BGP route verifier.
+//!
+//! Each subcommand lives in a module of its own; today there is `decode`
+//! (MRT files or one BGP message to text).
 
-fn main() {
-    println!("bgp-probe {}", env!("CARGO_PKG_VERSION"));
+mod decode;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// The operator's tool for the BGP route verifier.
+#[derive(Debug, Parser)]
+#[command(name = "bgp-probe", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode MRT files (as `bgpdump -m` does, or as JSON) or one BGP message
+    #[command(long_about = decode::LONG_ABOUT, after_long_help = decode::EXAMPLES)]
+    Decode(decode::DecodeArgs),
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Decode(args) => decode::run(args),
+    }
 }
