@@ -54,14 +54,21 @@ fn entry(input: &[u8], v6: bool, add_path: bool) -> Result<(&[u8], RawEntry<'_>)
     Ok((input, (path_id, len, bytes)))
 }
 
+#[inline]
 fn to_prefix(v6: bool, len: u8, bytes: &[u8]) -> Option<IpNet> {
     if v6 {
         let mut a = [0u8; 16];
         a.get_mut(..bytes.len())?.copy_from_slice(bytes);
         Ipv6Net::new(Ipv6Addr::from(a), len).ok().map(IpNet::V6)
     } else {
-        let mut a = [0u8; 4];
-        a.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        let a = match *bytes {
+            [] => 0,
+            [a] => u32::from(a) << 24,
+            [a, b] => u32::from_be_bytes([a, b, 0, 0]),
+            [a, b, c] => u32::from_be_bytes([a, b, c, 0]),
+            [a, b, c, d] => u32::from_be_bytes([a, b, c, d]),
+            _ => return None,
+        };
         Ipv4Net::new(Ipv4Addr::from(a), len).ok().map(IpNet::V4)
     }
 }

@@ -548,17 +548,29 @@ impl TypeSet {
 }
 
 /// A validated path attributes field.
+///
+/// Small on purpose (it is moved with every UPDATE view): what only a
+/// malformed field needs lives behind one box that a clean field never
+/// allocates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attributes<'a> {
     buf: &'a [u8],
     ctx: SessionContext,
     present: TypeSet,
+    duplicates: bool,
+    trouble: Option<Box<Trouble>>,
+}
+
+/// What a field with RFC 7606 errors carries besides its octets.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Trouble {
+    /// Types whose attribute is discarded.
     skip: TypeSet,
     /// Types whose (first) attribute failed its checks without being
-    /// discarded: seen on treat-as-withdraw UPDATEs, yielded as Invalid.
+    /// discarded (treat-as-withdraw), yielded as Invalid.
     invalid: TypeSet,
-    duplicates: bool,
-    error: Option<Box<Error>>,
+    /// The strongest error.
+    error: Option<Error>,
 }
 
 impl<'a> Attributes<'a> {
@@ -570,10 +582,8 @@ impl<'a> Attributes<'a> {
             buf,
             ctx: *ctx,
             present: TypeSet::default(),
-            skip: TypeSet::default(),
-            invalid: TypeSet::default(),
             duplicates: false,
-            error: None,
+            trouble: None,
         };
         let mut rest = buf;
         while !rest.is_empty() {
@@ -607,23 +617,24 @@ impl<'a> Attributes<'a> {
                 let e = m.to_error(&raw);
                 match m.action {
                     Action::SessionReset => return Err(e),
-                    Action::AttributeDiscard => {
-                        me.skip.insert(t);
-                    }
-                    Action::TreatAsWithdraw => {
-                        me.invalid.insert(t);
-                    }
-                }
+                    Action::AttributeDiscard => me.trouble().skip.insert(t),
+                    Action::TreatAsWithdraw => me.trouble().invalid.insert(t),
+                };
                 me.note(e);
             }
         }
         Ok(me)
     }
 
+    fn trouble(&mut self) -> &mut Trouble {
+        self.trouble.get_or_insert_with(Box::default)
+    }
+
     /// Keeps the strongest error seen (the first among equals).
     fn note(&mut self, e: Error) {
-        if self.error.as_ref().is_none_or(|old| e.action > old.action) {
-            self.error = Some(Box::new(e));
+        let slot = &mut self.trouble().error;
+        if slot.as_ref().is_none_or(|old| e.action > old.action) {
+            *slot = Some(e);
         }
     }
 
@@ -645,13 +656,12 @@ impl<'a> Attributes<'a> {
 
     /// The strongest non-fatal error: treat-as-withdraw or attribute discard.
     pub fn error(&self) -> Option<&Error> {
-        self.error.as_deref()
+        self.trouble.as_ref()?.error.as_ref()
     }
 
     /// Whether the routes carrying these attributes must be treated as withdrawn.
     pub fn is_treat_as_withdraw(&self) -> bool {
-        self.error
-            .as_ref()
+        self.error()
             .is_some_and(|e| e.action == Action::TreatAsWithdraw)
     }
 
@@ -662,13 +672,19 @@ impl<'a> Attributes<'a> {
 
     /// The attributes in order, typed, without discarded or repeated ones.
     pub fn iter(&self) -> AttrIter<'a> {
-        let filter = self.duplicates || !self.skip.is_empty() || !self.invalid.is_empty();
+        let (skip, invalid) = self
+            .trouble
+            .as_ref()
+            .map_or((TypeSet::default(), TypeSet::default()), |t| {
+                (t.skip, t.invalid)
+            });
+        let filter = self.duplicates || !skip.is_empty() || !invalid.is_empty();
         AttrIter {
             raw: RawAttributes::new(self.buf),
             ctx: self.ctx,
-            filter: filter.then(|| Filter {
-                skip: self.skip,
-                invalid: self.invalid,
+            filter: filter.then_some(Filter {
+                skip,
+                invalid,
                 seen: TypeSet::default(),
             }),
         }
@@ -681,11 +697,12 @@ impl<'a> Attributes<'a> {
 
     /// The first attribute of type `t`, unless it was discarded.
     pub fn get(&self, t: u8) -> Option<Attribute<'a>> {
-        if !self.present.contains(t) || self.skip.contains(t) {
+        let trouble = self.trouble.as_deref();
+        if !self.present.contains(t) || trouble.is_some_and(|x| x.skip.contains(t)) {
             return None;
         }
         let raw = self.raw().find(|a| a.type_code == t)?;
-        Some(if self.invalid.contains(t) {
+        Some(if trouble.is_some_and(|x| x.invalid.contains(t)) {
             Attribute::Invalid(raw)
         } else {
             typed(raw, &self.ctx)
