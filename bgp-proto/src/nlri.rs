@@ -210,6 +210,33 @@ mod tests {
     }
 
     #[test]
+    fn addresses_stop_at_their_octets() {
+        // Octets of the next entry never leak into an address.
+        let v4 = [8, 10, 24, 172, 29, 52, 1, 0x80, 0, 0xff, 0xff];
+        let got: Vec<_> = NlriIter::new(&v4, false, false)
+            .map(|n| n.prefix.to_string())
+            .collect();
+        assert_eq!(
+            got,
+            vec!["10.0.0.0/8", "172.29.52.0/24", "128.0.0.0/1", "0.0.0.0/0"]
+        );
+        let mut v6 = vec![32, 0x20, 0x01, 0x0d, 0xb8, 128];
+        v6.extend_from_slice(&[0xfd; 16]);
+        v6.extend_from_slice(&[16, 0xfe, 0x80]);
+        let got: Vec<_> = NlriIter::new(&v6, true, false)
+            .map(|n| n.prefix.to_string())
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                "2001:db8::/32",
+                "fdfd:fdfd:fdfd:fdfd:fdfd:fdfd:fdfd:fdfd/128",
+                "fe80::/16"
+            ]
+        );
+    }
+
+    #[test]
     fn host_bits_are_kept() {
         let got: Vec<_> = NlriIter::new(&[23, 10, 0, 1], false, false).collect();
         assert_eq!(got[0].prefix.to_string(), "10.0.1.0/23");
