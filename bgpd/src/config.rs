@@ -91,6 +91,10 @@ pub struct Config {
     pub http: HttpConfig,
     /// `[mrt]`, or `None` when no MRT dump is written.
     pub mrt: Option<MrtConfig>,
+    /// `[inventory]`: where the cluster's intent is read from.
+    pub inventory: InventoryConfig,
+    /// `[reachability]`: probing of node addresses.
+    pub reachability: ReachConfig,
     /// `[[peer]]`, in file order. Use [`Config::peer_for`] to match an
     /// incoming connection.
     pub peers: Vec<PeerConfig>,
@@ -102,6 +106,67 @@ pub struct HttpConfig {
     /// Listen address.
     pub listen: SocketAddr,
 }
+
+/// `[inventory]`: the source of the intended state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryConfig {
+    /// Where the objects come from (`source`).
+    pub source: InventorySource,
+    /// No successful sync for this long marks the inventory stale
+    /// (`stale_after`, whole seconds).
+    pub stale_after: Duration,
+}
+
+/// `inventory.source`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InventorySource {
+    /// `"embedded"`: the home cluster's manifests compiled into the binary.
+    Embedded,
+    /// `"files"`: YAML manifests under `path` (a file or a directory).
+    Files { path: PathBuf },
+    /// `"kubernetes"`: watch an API server, in-cluster or through a
+    /// kubeconfig (`kubeconfig`, `context`; both optional).
+    Kubernetes {
+        kubeconfig: Option<PathBuf>,
+        context: Option<String>,
+    },
+}
+
+/// `[reachability]`: periodic probes of every node address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReachConfig {
+    /// Off unless `enabled = true`.
+    pub enabled: bool,
+    /// How to probe (`method`).
+    pub method: ReachMethod,
+    /// Time between two rounds (`interval`, seconds, fractions allowed).
+    pub interval: Duration,
+    /// How long one probe may wait for its answer (`timeout`).
+    pub timeout: Duration,
+    /// Port for TCP connect probes (`tcp_port`).
+    pub tcp_port: u16,
+}
+
+/// `reachability.method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReachMethod {
+    /// `"auto"`: ICMP echo over a datagram socket where the kernel allows
+    /// it (`net.ipv4.ping_group_range`), else TCP connect.
+    Auto,
+    /// `"icmp"`: ICMP echo only.
+    Icmp,
+    /// `"tcp"`: TCP connect to `tcp_port` only; a refused connection counts
+    /// as reachable (the host answered).
+    Tcp,
+}
+
+/// `stale_after` when omitted: two minutes.
+pub const DEFAULT_STALE_AFTER: u64 = 120;
+/// Reachability defaults: every 10 s, 1 s timeout, TCP port 10250 (the
+/// kubelet, open on every node).
+pub const DEFAULT_REACH_INTERVAL: f64 = 10.0;
+pub const DEFAULT_REACH_TIMEOUT: f64 = 1.0;
+pub const DEFAULT_REACH_TCP_PORT: u16 = 10250;
 
 /// `[mrt]`: rotating MRT (RFC 6396) dumps of received messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -395,6 +460,8 @@ impl Validator<'_> {
             Some(m) => Some(self.mrt(m)?),
             None => None,
         };
+        let inventory = self.inventory(raw.inventory.as_ref())?;
+        let reachability = self.reachability(raw.reachability.as_ref())?;
         let mut peers = Vec::with_capacity(raw.peer.len());
         let mut names: HashMap<&str, usize> = HashMap::new();
         for (i, p) in raw.peer.iter().enumerate() {
@@ -423,7 +490,137 @@ impl Validator<'_> {
             connect_retry,
             http,
             mrt,
+            inventory,
+            reachability,
             peers,
+        })
+    }
+
+    /// `path` resolved against the config file's directory when relative.
+    fn relative(&self, path: &str) -> PathBuf {
+        match self.base {
+            Some(base) if Path::new(path).is_relative() => base.join(path),
+            _ => PathBuf::from(path),
+        }
+    }
+
+    fn inventory(&self, raw: Option<&raw::RawInventory>) -> Result<InventoryConfig, ConfigError> {
+        let default = raw::RawInventory::default();
+        let raw = raw.unwrap_or(&default);
+        let stale_after = match raw.stale_after {
+            Some(v) => self.range("inventory.stale_after", v, 1, 86_400)?,
+            None => DEFAULT_STALE_AFTER,
+        };
+        let source = match raw.source.as_deref().unwrap_or("embedded") {
+            "embedded" => InventorySource::Embedded,
+            "files" => {
+                let Some(path) = raw.path.as_deref() else {
+                    return Err(self.err(
+                        "inventory.path",
+                        None,
+                        "required when source = \"files\"",
+                    ));
+                };
+                if path.trim().is_empty() {
+                    return Err(self.err("inventory.path", Some(quoted(path)), "empty path"));
+                }
+                InventorySource::Files {
+                    path: self.relative(path),
+                }
+            }
+            "kubernetes" => InventorySource::Kubernetes {
+                kubeconfig: raw.kubeconfig.as_deref().map(|p| self.relative(p)),
+                context: raw.context.clone(),
+            },
+            other => {
+                return Err(self.err(
+                    "inventory.source",
+                    Some(quoted(other)),
+                    "expected \"embedded\", \"files\" or \"kubernetes\"",
+                ))
+            }
+        };
+        for (field, set) in [
+            ("path", raw.path.is_some()),
+            ("kubeconfig", raw.kubeconfig.is_some()),
+            ("context", raw.context.is_some()),
+        ] {
+            let used = matches!(
+                (&source, field),
+                (InventorySource::Files { .. }, "path")
+                    | (InventorySource::Kubernetes { .. }, "kubeconfig" | "context")
+            );
+            if set && !used {
+                return Err(self.err(
+                    &format!("inventory.{field}"),
+                    None,
+                    "does not apply to this inventory.source",
+                ));
+            }
+        }
+        Ok(InventoryConfig {
+            source,
+            stale_after: Duration::from_secs(stale_after),
+        })
+    }
+
+    fn reachability(&self, raw: Option<&raw::RawReachability>) -> Result<ReachConfig, ConfigError> {
+        let default = raw::RawReachability::default();
+        let raw = raw.unwrap_or(&default);
+        let method = match raw.method.as_deref().unwrap_or("auto") {
+            "auto" => ReachMethod::Auto,
+            "icmp" => ReachMethod::Icmp,
+            "tcp" => ReachMethod::Tcp,
+            other => {
+                return Err(self.err(
+                    "reachability.method",
+                    Some(quoted(other)),
+                    "expected \"auto\", \"icmp\" or \"tcp\"",
+                ))
+            }
+        };
+        let seconds = |field: &str, v: Option<f64>, default: f64, lo: f64, hi: f64| {
+            let v = v.unwrap_or(default);
+            if !(lo..=hi).contains(&v) {
+                return Err(self.err(
+                    field,
+                    Some(v.to_string()),
+                    format!("expected {lo} to {hi} seconds"),
+                ));
+            }
+            Ok(Duration::from_secs_f64(v))
+        };
+        let interval = seconds(
+            "reachability.interval",
+            raw.interval,
+            DEFAULT_REACH_INTERVAL,
+            0.1,
+            3600.0,
+        )?;
+        let timeout = seconds(
+            "reachability.timeout",
+            raw.timeout,
+            DEFAULT_REACH_TIMEOUT,
+            0.01,
+            60.0,
+        )?;
+        if timeout > interval {
+            return Err(self.err(
+                "reachability.timeout",
+                Some(timeout.as_secs_f64().to_string()),
+                "longer than reachability.interval",
+            ));
+        }
+        let tcp_port = match raw.tcp_port {
+            Some(v) => self.range("reachability.tcp_port", v, 1, 65535)? as u16,
+            None => DEFAULT_REACH_TCP_PORT,
+        };
+        Ok(ReachConfig {
+            enabled: raw.enabled.unwrap_or(false),
+            method,
+            interval,
+            timeout,
+            tcp_port,
         })
     }
 

@@ -43,6 +43,10 @@ pub struct Daemon {
     pub rejected: AtomicU64,
     /// Set once every listener is bound.
     pub ready: AtomicBool,
+    /// Bumped by every peer on any change of session state or routes.
+    pub changes: Arc<watch::Sender<u64>>,
+    /// The verifier's latest report.
+    pub report: watch::Sender<Arc<crate::verify::Report>>,
     next_conn: AtomicU64,
 }
 
@@ -57,12 +61,19 @@ impl Daemon {
             })?),
             None => None,
         };
+        let changes = Arc::new(watch::channel(0).0);
         let mut peers = BTreeMap::new();
         for pc in &config.peers {
             if let PeerMatch::Address(a) = pc.remote {
                 peers.insert(
                     a,
-                    Arc::new(Peer::new(pc.name.clone(), a, pc.remote_asn, pc.role)),
+                    Arc::new(Peer::new(
+                        pc.name.clone(),
+                        a,
+                        pc.remote_asn,
+                        pc.role,
+                        changes.clone(),
+                    )),
                 );
             }
         }
@@ -74,6 +85,8 @@ impl Daemon {
             refresh: watch::channel(0).0,
             rejected: AtomicU64::new(0),
             ready: AtomicBool::new(false),
+            changes,
+            report: watch::channel(Arc::new(crate::verify::Report::default())).0,
             next_conn: AtomicU64::new(1),
         }))
     }
@@ -94,7 +107,15 @@ impl Daemon {
             Err(p) => p.into_inner(),
         };
         map.entry(ip)
-            .or_insert_with(|| Arc::new(Peer::new(name, ip, pc.remote_asn, pc.role)))
+            .or_insert_with(|| {
+                Arc::new(Peer::new(
+                    name,
+                    ip,
+                    pc.remote_asn,
+                    pc.role,
+                    self.changes.clone(),
+                ))
+            })
             .clone()
     }
 

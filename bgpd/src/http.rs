@@ -6,8 +6,12 @@
 //! (a peer's Adj-RIB-In, `?family=ipv6-unicast` to narrow it; a dynamic
 //! neighbour's name, `nodes/172.29.51.11`, may be written with its `/` as
 //! is or as `%2F`), and
-//! `GET /api/v1/routes?prefix=172.29.52.200/32` (who advertised a prefix).
-//! The verifier's findings and Prometheus metrics extend this router.
+//! `GET /api/v1/routes?prefix=172.29.52.200/32&peer=udm-pro` (who
+//! advertised a prefix; either parameter narrows, both are optional),
+//! `GET /api/v1/report` (the verifier's verdict with every peer, pool,
+//! Service, node and finding), `GET /api/v1/findings` (`?severity=warning`
+//! keeps that severity and worse) and `GET /metrics` (Prometheus).
+//! docs/api.md describes each with examples.
 
 use crate::daemon::Daemon;
 use crate::peer::{now_secs, Peer, SessionInfo};
@@ -25,7 +29,25 @@ use std::sync::Arc;
 
 /// The API router.
 pub fn router(daemon: Arc<Daemon>) -> Router {
+    let registry = Arc::new(crate::metrics::registry(daemon.clone()));
     Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let registry = registry.clone();
+                async move {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
+                        crate::metrics::render(&registry),
+                    )
+                }
+            }),
+        )
+        .route("/api/v1/report", get(report))
+        .route("/api/v1/findings", get(findings))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/api/v1/peers", get(peers))
@@ -167,33 +189,99 @@ async fn peer_routes(
 }
 
 #[derive(Deserialize)]
-struct PrefixQuery {
+struct RoutesQuery {
     prefix: Option<String>,
+    peer: Option<String>,
+    limit: Option<usize>,
 }
 
-async fn routes(State(d): State<Arc<Daemon>>, Query(q): Query<PrefixQuery>) -> Response {
-    let Some(text) = q.prefix else {
-        return bad_request("prefix=: required, e.g. ?prefix=172.29.52.200/32".into());
-    };
-    let prefix: IpNet = match text.parse() {
-        Ok(p) => p,
-        Err(_) => match text.parse::<std::net::IpAddr>() {
-            Ok(ip) => IpNet::from(ip),
-            Err(_) => return bad_request(format!("prefix={text}: not an IP prefix")),
+/// Routes listed when neither `prefix` nor `limit` narrows the answer.
+const DEFAULT_ROUTE_LIMIT: usize = 10_000;
+
+async fn routes(State(d): State<Arc<Daemon>>, Query(q): Query<RoutesQuery>) -> Response {
+    let prefix: Option<IpNet> = match q.prefix.as_deref() {
+        None => None,
+        Some(text) => match text.parse::<IpNet>() {
+            Ok(p) => Some(p.trunc()),
+            Err(_) => match text.parse::<std::net::IpAddr>() {
+                Ok(ip) => Some(IpNet::from(ip)),
+                Err(_) => return bad_request(format!("prefix={text}: not an IP prefix")),
+            },
         },
     };
+    let peers: Vec<Arc<Peer>> = d
+        .peer_list()
+        .into_iter()
+        .filter(|p| q.peer.as_deref().is_none_or(|n| p.name == n))
+        .collect();
+    if peers.is_empty() {
+        if let Some(n) = &q.peer {
+            return not_found(format!("no peer named {n}"));
+        }
+    }
+    let limit = q.limit.unwrap_or(DEFAULT_ROUTE_LIMIT);
     let mut found = Vec::new();
-    for peer in d.peer_list() {
+    let mut truncated = false;
+    for peer in peers {
         let Ok(rib) = peer.rib.read() else { continue };
-        for (path_id, attrs, stale) in rib.lookup(prefix.trunc()) {
+        let mut push = |prefix: IpNet, path_id: u32, attrs: &crate::rib::PathAttrs, stale: bool| {
+            if found.len() == limit {
+                truncated = true;
+                return;
+            }
             found.push(serde_json::json!({
                 "peer": peer.name,
                 "role": peer.role.to_string(),
+                "prefix": prefix,
                 "path_id": path_id,
                 "stale": stale,
-                "attrs": &**attrs,
+                "attrs": attrs,
             }));
+        };
+        match prefix {
+            Some(p) => {
+                for (path_id, attrs, stale) in rib.lookup(p) {
+                    push(p, path_id, attrs, stale);
+                }
+            }
+            None => {
+                for r in rib.iter() {
+                    push(r.prefix, r.path_id, r.attrs, r.stale);
+                }
+            }
         }
     }
-    Json(serde_json::json!({ "prefix": prefix.trunc(), "paths": found })).into_response()
+    Json(serde_json::json!({ "prefix": prefix, "peer": q.peer, "paths": found, "truncated": truncated }))
+        .into_response()
+}
+
+async fn report(State(d): State<Arc<Daemon>>) -> Response {
+    let r = d.report.borrow().clone();
+    Json(&*r).into_response()
+}
+
+#[derive(Deserialize)]
+struct FindingsQuery {
+    severity: Option<String>,
+}
+
+async fn findings(State(d): State<Arc<Daemon>>, Query(q): Query<FindingsQuery>) -> Response {
+    use crate::verify::Severity;
+    let min = match q.severity.as_deref() {
+        None => Severity::Info,
+        Some(s) => match Severity::ALL.into_iter().find(|v| v.name() == s) {
+            Some(v) => v,
+            None => {
+                return bad_request(format!("severity={s}: expected info, warning or critical"))
+            }
+        },
+    };
+    let r = d.report.borrow().clone();
+    let list: Vec<_> = r.findings.iter().filter(|f| f.severity >= min).collect();
+    Json(serde_json::json!({
+        "verdict": r.verdict,
+        "generated_at": r.generated_at,
+        "findings": list,
+    }))
+    .into_response()
 }

@@ -4,7 +4,8 @@
 //! on loopback only) and logs where to look; `--config FILE` runs a real
 //! configuration; `--check-config FILE` validates one and exits. SIGTERM
 //! closes every session with Cease/Administrative Shutdown; SIGUSR1 asks
-//! every peer to re-send its routes (ROUTE-REFRESH).
+//! every peer to re-send its routes (ROUTE-REFRESH); SIGHUP re-reads the
+//! inventory files (`[inventory] source = "files"`).
 
 use bgpd::config::Config;
 use clap::Parser;
@@ -30,7 +31,11 @@ struct Args {
     #[arg(long)]
     print_default_config: bool,
     /// Log filter (RUST_LOG syntax), e.g. `info,bgpd::session=debug`.
-    #[arg(long, env = "BGPD_LOG", default_value = "info")]
+    #[arg(
+        long,
+        env = "BGPD_LOG",
+        default_value = "info,kube_client::client::builder=off"
+    )]
     log: String,
 }
 
@@ -102,14 +107,28 @@ async fn run(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let verifier = match bgpd::verify::sources::start(daemon.clone()).await {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("bgpd: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if let Err(e) = bgpd::daemon::start(daemon.clone()).await {
         eprintln!("bgpd: {e}");
         return ExitCode::FAILURE;
     }
     tracing::info!(
-        "bgpd {} running; peers at http://{http}/api/v1/peers",
+        "bgpd {} running; report at http://{http}/api/v1/report, metrics at http://{http}/metrics, peers at http://{http}/api/v1/peers",
         env!("CARGO_PKG_VERSION")
     );
+    let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("bgpd: cannot watch SIGHUP: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(s) => s,
         Err(e) => {
@@ -134,6 +153,10 @@ async fn run(config: Config) -> ExitCode {
             _ = tokio::signal::ctrl_c() => {
                 tracing::info!("interrupt: closing sessions with Cease/Administrative Shutdown");
                 break;
+            }
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reading the inventory again");
+                verifier.inventory.reload();
             }
             _ = usr1.recv() => {
                 tracing::info!("SIGUSR1: requesting a route refresh from every peer");

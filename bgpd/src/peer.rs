@@ -11,7 +11,7 @@ use serde::Serialize;
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 use tokio::sync::watch;
 
@@ -112,6 +112,8 @@ pub struct Peer {
     /// The connection currently holding the peer (collision detection):
     /// its id, whether we dialled it, and a switch that tells it to close.
     pub claim: Mutex<Option<Claim>>,
+    /// Bumped on every change of state or routes; the verifier waits on it.
+    pub changes: Arc<watch::Sender<u64>>,
 }
 
 /// A connection that has received the peer's OPEN.
@@ -134,7 +136,13 @@ pub fn now_secs() -> f64 {
 
 impl Peer {
     /// A peer with no session yet.
-    pub fn new(name: String, address: IpAddr, remote_asn: u32, role: Role) -> Self {
+    pub fn new(
+        name: String,
+        address: IpAddr,
+        remote_asn: u32,
+        role: Role,
+        changes: Arc<watch::Sender<u64>>,
+    ) -> Self {
         Self {
             name,
             address,
@@ -154,7 +162,13 @@ impl Peer {
             counters: Counters::default(),
             generation: AtomicU64::new(0),
             claim: Mutex::new(None),
+            changes,
         }
+    }
+
+    /// Tells whoever watches (the verifier) that state or routes changed.
+    pub fn changed(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     fn log(s: &mut SessionInfo, kind: &'static str, detail: String) {
@@ -170,8 +184,12 @@ impl Peer {
 
     /// Records a new FSM state.
     pub fn set_state(&self, state: State) {
-        if let Ok(mut s) = self.session.write() {
-            s.state = state;
+        let changed = match self.session.write() {
+            Ok(mut s) => std::mem::replace(&mut s.state, state) != state,
+            Err(_) => false,
+        };
+        if changed {
+            self.changed();
         }
     }
 
@@ -192,6 +210,7 @@ impl Peer {
             );
             Self::log(&mut s, "up", detail);
         }
+        self.changed();
         self.generation.fetch_add(1, Ordering::SeqCst) + 1
     }
 
@@ -216,6 +235,7 @@ impl Peer {
             s.last_down_reason = Some(reason.to_string());
             Self::log(&mut s, "down", reason.to_string());
         }
+        self.changed();
     }
 
     /// Records a NOTIFICATION sent outside the FSM (e.g. collision).

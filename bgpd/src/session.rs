@@ -491,6 +491,7 @@ impl Session {
                 );
             }
         }
+        self.peer.changed();
         // We advertise nothing: End-of-RIB right away for every family.
         for f in &n.families {
             let _ = UpdateRepr::end_of_rib(*f).emit(&SessionContext::modern(), &mut self.out);
@@ -518,6 +519,7 @@ impl Session {
             }
             rib.len()
         };
+        self.peer.changed();
         let limit = self.settings.max_prefixes?;
         if total <= limit as usize {
             return None;
@@ -552,6 +554,7 @@ impl Session {
                 if let Ok(mut rib) = self.peer.rib.write() {
                     rib.mark_stale(&[req.family]);
                 }
+                self.peer.changed();
                 tracing::debug!(peer = %self.peer.name, family = %req.family, "BoRR: routes marked stale");
             }
             Subtype::EoRR if enhanced => {
@@ -561,6 +564,7 @@ impl Session {
                     .write()
                     .map(|mut rib| rib.flush_stale(req.family))
                     .unwrap_or(0);
+                self.peer.changed();
                 tracing::debug!(peer = %self.peer.name, family = %req.family, flushed, "EoRR: unrefreshed routes removed");
             }
             _ => {}
@@ -619,6 +623,7 @@ impl Session {
                 if let Ok(mut rib) = self.peer.rib.write() {
                     rib.clear();
                 }
+                self.peer.changed();
             }
         }
         reason
@@ -639,6 +644,7 @@ fn retain_stale(peer: &Arc<Peer>, gr: &PeerGracefulRestart) {
             }
         }
     }
+    peer.changed();
     tracing::info!(peer = %peer.name, restart_time = gr.restart_time, "peer may be restarting: routes kept stale");
     spawn_stale_flush(
         peer.clone(),
@@ -674,6 +680,8 @@ fn spawn_stale_flush(peer: Arc<Peer>, generation: u64, after: Duration, back: bo
                 if n > 0 {
                     tracing::info!(peer = %peer.name, flushed = n, "stale routes flushed: restart timer expired");
                 }
+                drop(rib);
+                peer.changed();
             }
         }
     });

@@ -9,7 +9,13 @@
 //! deployed. No I/O to the network here.
 
 pub mod expected;
+pub mod files;
+pub mod model;
 pub mod objects;
+pub mod parse;
+pub mod store;
 
 pub use expected::{Expected, Reason};
+pub use files::{embedded_default, load_path, load_str, FilesError, Loaded};
 pub use objects::Inventory;
+pub use parse::{object_from_json, Kind, Object, ParseError};

@@ -191,9 +191,9 @@ pub struct PeeringPolicySpec {
 pub struct VirtualRouter {
     #[serde(rename = "localASN")]
     pub local_asn: i64,
-    #[serde(default)]
+    #[serde(default, rename = "exportPodCIDR")]
     pub export_pod_cidr: Option<bool>,
-    #[serde(default)]
+    #[serde(default, rename = "podIPPoolSelector")]
     pub pod_ip_pool_selector: Option<LabelSelector>,
     #[serde(default)]
     pub service_selector: Option<LabelSelector>,

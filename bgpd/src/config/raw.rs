@@ -20,8 +20,32 @@ pub(super) struct RawConfig {
     pub connect_retry: Option<i64>,
     pub http: Option<RawHttp>,
     pub mrt: Option<RawMrt>,
+    pub inventory: Option<RawInventory>,
+    pub reachability: Option<RawReachability>,
     #[serde(default)]
     pub peer: Vec<RawPeer>,
+}
+
+/// `[inventory]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawInventory {
+    pub source: Option<String>,
+    pub path: Option<String>,
+    pub kubeconfig: Option<String>,
+    pub context: Option<String>,
+    pub stale_after: Option<i64>,
+}
+
+/// `[reachability]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawReachability {
+    pub enabled: Option<bool>,
+    pub method: Option<String>,
+    pub interval: Option<f64>,
+    pub timeout: Option<f64>,
+    pub tcp_port: Option<i64>,
 }
 
 /// `[http]`.
