@@ -220,7 +220,8 @@ fn incident_selector_picks_only_the_default_pool() {
     assert_eq!(
         why[0].message,
         "On nodes mini-1, mini-2 and mini-3, virtual router 64512 of CiliumBGPPeeringPolicy \
-         bgp-peering selects only Services matching lb.home.arpa/pool=bgp-default, and Service \
+         bgp-peering has a serviceSelector that selects only Services matching \
+         lb.home.arpa/pool=bgp-default, and Service \
          ingress-nginx/ingress-nginx-controller (labels lb.home.arpa/pool=bgp-ingress) does not \
          match, so it does not advertise it."
     );

@@ -6,7 +6,10 @@
 //! daemons from the Debian packages, configured as Cilium's embedded GoBGP, as a
 //! UniFi UDM Pro (FRR) and as a generic BIRD 2 peer; [`verifier`] runs the
 //! project's own `bgpd` binary in a namespace and reads its HTTP API; [`raw`]
-//! is a bare BGP connection from inside a namespace, for exact octets.
+//! is a bare BGP connection from inside a namespace, for exact octets;
+//! [`scenario`] is the verifier's lab (three Cilium nodes, the UDM Pro, bgpd
+//! reading manifests the test writes); [`prometheus`] runs a real Prometheus
+//! server in a namespace.
 //!
 //! Every lab test must call [`require_root`] and [`prereq`] (or
 //! [`require_lab`]) first: a missing prerequisite is a test failure with a
@@ -21,7 +24,9 @@ pub mod daemon;
 pub mod frr;
 pub mod gobgp;
 pub mod netns;
+pub mod prometheus;
 pub mod raw;
+pub mod scenario;
 pub mod verifier;
 
 use std::collections::BTreeMap;
@@ -73,6 +78,8 @@ const PACKAGES: &[(&str, &str)] = &[
     ("bird", "bird2"),
     ("birdc", "bird2"),
     ("exabgp", "exabgp"),
+    ("prometheus", "prometheus"),
+    ("promtool", "prometheus"),
 ];
 
 /// Every program the lab self-test and the harness modules need.

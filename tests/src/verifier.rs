@@ -108,31 +108,7 @@ impl Verifier {
 
     /// `GET path` on the API: the status and the body, or why there is none.
     pub fn get(&self, path: &str) -> Result<(u16, String), String> {
-        let to = self.http;
-        let request = format!("GET {path} HTTP/1.0\r\nHost: {to}\r\nAccept: */*\r\n\r\n");
-        let response = run_in_ns(&self.ns, move || -> Result<Vec<u8>, String> {
-            let mut s = std::net::TcpStream::connect_timeout(&to, HTTP_TIMEOUT)
-                .map_err(|e| format!("connect {to}: {e}"))?;
-            let _ = s.set_read_timeout(Some(HTTP_TIMEOUT));
-            let _ = s.set_write_timeout(Some(HTTP_TIMEOUT));
-            s.write_all(request.as_bytes())
-                .map_err(|e| format!("send to {to}: {e}"))?;
-            let mut buf = Vec::new();
-            s.read_to_end(&mut buf)
-                .map_err(|e| format!("read from {to}: {e}"))?;
-            Ok(buf)
-        })
-        .map_err(|e| format!("cannot enter {}: {e}", self.ns))??;
-        let text = String::from_utf8_lossy(&response);
-        let (head, body) = text
-            .split_once("\r\n\r\n")
-            .ok_or_else(|| format!("malformed HTTP response: {text:?}"))?;
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("no status in {head:?}"))?;
-        Ok((status, body.to_string()))
+        http_get(&self.ns, self.http, path)
     }
 
     /// `GET path`, which must answer 200 with JSON; panics with the log
@@ -288,6 +264,41 @@ impl ApiRoute {
             json: v.clone(),
         }
     }
+}
+
+/// `GET path` from inside the namespace `ns` to the HTTP server at `to`
+/// (HTTP/1.0, one connection per request): the status and the body, or why
+/// there is none. Used for bgpd's API and for other servers a lab runs in a
+/// namespace (Prometheus).
+pub fn http_get(ns: &str, to: SocketAddr, path: &str) -> Result<(u16, String), String> {
+    let path = path.to_string();
+    run_in_ns(ns, move || http_get_here(to, &path))
+        .map_err(|e| format!("cannot enter {ns}: {e}"))?
+}
+
+/// Like [`http_get`], from the calling thread's own network namespace (a
+/// thread that already joined the lab namespace, e.g. a poller).
+pub fn http_get_here(to: SocketAddr, path: &str) -> Result<(u16, String), String> {
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {to}\r\nAccept: */*\r\n\r\n");
+    let mut s = std::net::TcpStream::connect_timeout(&to, HTTP_TIMEOUT)
+        .map_err(|e| format!("connect {to}: {e}"))?;
+    let _ = s.set_read_timeout(Some(HTTP_TIMEOUT));
+    let _ = s.set_write_timeout(Some(HTTP_TIMEOUT));
+    s.write_all(request.as_bytes())
+        .map_err(|e| format!("send to {to}: {e}"))?;
+    let mut response = Vec::new();
+    s.read_to_end(&mut response)
+        .map_err(|e| format!("read from {to}: {e}"))?;
+    let text = String::from_utf8_lossy(&response);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("malformed HTTP response: {text:?}"))?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("no status in {head:?}"))?;
+    Ok((status, body.to_string()))
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986 s2.3).

@@ -209,6 +209,7 @@ pub fn compute(input: Input<'_>) -> Report {
     let services = check_services(
         &input,
         &seen,
+        &node_of,
         &node_session_up,
         any_speaker_up,
         &bad_next_hop,
@@ -320,6 +321,7 @@ fn service_id(s: &ServiceIntent) -> String {
 fn check_services(
     input: &Input<'_>,
     seen: &Seen<'_>,
+    node_of: &HashMap<IpAddr, String>,
     node_session_up: &dyn Fn(&str) -> bool,
     any_speaker_up: bool,
     bad_next_hop: &HashMap<IpAddr, String>,
@@ -412,6 +414,13 @@ fn check_services(
                     f.causes.push("router-filtered".into());
                     findings.push(f);
                 } else if seen.router_add_path(&p) && seen.router_paths(&p) < advertised_by.len() {
+                    let via: BTreeSet<&String> =
+                        hops.iter().filter_map(|h| node_of.get(h)).collect();
+                    let lacking: Vec<&str> = advertised_by
+                        .iter()
+                        .filter(|n| !via.contains(n))
+                        .map(String::as_str)
+                        .collect();
                     findings.push(base(
                         Kind::FewerRouterPaths,
                         Severity::Warning,
@@ -420,7 +429,14 @@ fn check_services(
                             seen.router_paths(&p),
                             advertised_by.len()
                         ),
-                        "the router does not use every node: check its maximum-paths and that it accepts each node's session; traffic concentrates on fewer nodes".into(),
+                        if lacking.is_empty() {
+                            "the router does not keep a path through every advertising node: check that it accepts each node's session and route, and its maximum-paths; traffic concentrates on fewer nodes".into()
+                        } else {
+                            format!(
+                                "the router has no path through {}: an import filter (prefix-list, route-map) on that neighbor, or its session with the router is down; traffic concentrates on the other nodes",
+                                lacking.join(", ")
+                            )
+                        },
                     ));
                 }
             }

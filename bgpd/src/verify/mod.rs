@@ -5,10 +5,11 @@
 //! peer's state and route changes, through [`Daemon::changes`]; the intended
 //! state; the node probe results), copies what it needs ([`view`]), computes
 //! the [`Report`] ([`compute`]) and publishes it on [`Daemon::report`], where
-//! the HTTP API and the Prometheus metrics read it. Bursts of changes (a
-//! full table arriving) are coalesced: a recomputation starts at most
-//! [`MIN_INTERVAL`] after the previous one, or later when the previous one
-//! took long, so that ingest is never slowed down by the checks.
+//! the HTTP API and the Prometheus metrics read it. A change after a quiet
+//! spell is computed at once; bursts of changes (a full table arriving)
+//! are coalesced: two computations start at least [`MIN_INTERVAL`] apart,
+//! or twice the last one's duration when that is longer, so that ingest is
+//! never slowed down by the checks.
 
 pub mod compute;
 pub mod finding;
@@ -84,12 +85,17 @@ pub fn spawn(
                 _ = next_change(&mut intent) => {}
                 _ = next_change(&mut reach) => {}
             }
-            // Coalesce a burst: wait a little, longer when computing is
-            // expensive (a large Adj-RIB-In being filled).
+            // Coalesce a burst: the next computation starts no sooner than
+            // the pause after the previous one began, a pause that grows
+            // when computing is expensive (a large Adj-RIB-In being
+            // filled). After a quiet spell it starts at once.
             let pause = MIN_INTERVAL.max(cost * 2).min(Duration::from_secs(1));
-            tokio::select! {
-                _ = shutdown.changed() => break,
-                _ = tokio::time::sleep(pause) => {}
+            let wait = pause.saturating_sub(started.elapsed());
+            if !wait.is_zero() {
+                tokio::select! {
+                    _ = shutdown.changed() => break,
+                    _ = tokio::time::sleep(wait) => {}
+                }
             }
         }
         tracing::debug!(last_cost_us = cost.as_micros() as u64, "verifier stopped");

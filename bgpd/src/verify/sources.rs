@@ -128,7 +128,14 @@ pub async fn start(daemon: Arc<Daemon>) -> Result<Running, InventoryError> {
                 },
             }
             let map = reach_map(&probes.borrow_and_update());
-            reach_tx.send_replace(Arc::new(map));
+            // Every probe round publishes; the verifier only needs changes.
+            reach_tx.send_if_modified(|current| {
+                let changed = **current != map;
+                if changed {
+                    *current = Arc::new(map);
+                }
+                changed
+            });
         }
     });
 

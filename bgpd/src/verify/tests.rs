@@ -353,12 +353,16 @@ fn fewer_router_paths_than_nodes_only_with_add_path() {
         r0.clone(),
     ];
     let r = run(&ex, &peers, &ReachMap::new());
-    assert_eq!(
-        r.findings
-            .iter()
-            .filter(|f| f.kind == Kind::FewerRouterPaths)
-            .count(),
-        2
+    let fewer: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.kind == Kind::FewerRouterPaths)
+        .collect();
+    assert_eq!(fewer.len(), 2);
+    assert!(
+        fewer[0].hint.contains("no path through mini-2, mini-3"),
+        "{}",
+        fewer[0].hint
     );
     r0.add_path.clear();
     let peers = vec![speaker(0, &BOTH), speaker(1, &BOTH), speaker(2, &BOTH), r0];

@@ -6,7 +6,8 @@
 //! Three Intel Mac mini nodes (`mini-1`..`mini-3`, all control plane) run
 //! Cilium 1.17 with the legacy `CiliumBGPPeeringPolicy`: one virtual router,
 //! local ASN 64512, peering with the UDM Pro (172.29.51.1, ASN 64513) and
-//! with this verifier (172.29.51.10 port 1790, ASN 64513). A Service picks
+//! with this verifier (on each node's address, port 1790, ASN 64513: see
+//! docs/operator-guide.md). A Service picks
 //! its LB-IPAM pool with the label `lb.home.arpa/pool: <pool name>`, each
 //! pool selects its Services by that label, and the virtual router's
 //! serviceSelector selects the Services of every pool. The IPv6 range is a

@@ -250,18 +250,20 @@ fn address_name(kind: PrefixKind) -> &'static str {
 /// Service has (`local`) or has no ready endpoint.
 fn check(e: &ServiceExport, s: &Svc<'_>, kind: PrefixKind, local: bool) -> Result<(), Cause> {
     let key = &s.key;
-    let (unset, no_match, exclude, field) = match e.api {
+    let (unset, no_match, exclude, field, selector_field) = match e.api {
         Api::Legacy => (
             "service-selector-unset",
             "service-selector-no-match",
             "service-advertisements-exclude-lb",
             "serviceAdvertisements",
+            "serviceSelector",
         ),
         Api::Advertisement => (
             "advertisement-selector-unset",
             "advertisement-selector-no-match",
             "advertisement-addresses-exclude-lb",
             "service.addresses",
+            "selector",
         ),
     };
     let cause = |code: &'static str, text: String, origin: &crate::objects::Origin| Cause {
@@ -295,7 +297,7 @@ fn check(e: &ServiceExport, s: &Svc<'_>, kind: PrefixKind, local: bool) -> Resul
         return Err(cause(
             no_match,
             format!(
-                "{} selects only Services matching {}, and Service {key} ({}) does not match, so it does not advertise it",
+                "{} has a {selector_field} that selects only Services matching {}, and Service {key} ({}) does not match, so it does not advertise it",
                 e.label,
                 selector::describe(sel),
                 selector::describe_labels(&s.labels)
