@@ -24,6 +24,7 @@ pub mod daemon;
 pub mod frr;
 pub mod gobgp;
 pub mod netns;
+pub mod probe_lab;
 pub mod prometheus;
 pub mod raw;
 pub mod scenario;
