@@ -64,7 +64,9 @@ fn main() -> ExitCode {
             }
         };
     }
+    // Colour only on a terminal: pod logs and journald get plain text.
     tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(&args.log)
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
