@@ -273,6 +273,9 @@ run() {
 	done
 	listening || die "$rcv not listening; see $dir"
 
+	# Created here, not by the background job's redirection, so that the
+	# first poll below never finds it missing.
+	: >"$dir/replay.out"
 	ip netns exec "$SND" "$PROBE" replay --peer "$RCV_IP" --local-as "$SND_AS" --remote-as "$RCV_AS" \
 		--next-hop "$SND_IP" --next-hop6 "$SND_IP6" --no-extended-message --wait \
 		"$(input_file "$input")" >"$dir/replay.out" 2>"$dir/replay.err" &
