@@ -150,6 +150,13 @@ pub fn walk_ours(msg: &[u8], four: bool, t: &mut Tally) {
                 m.nlri().for_each(|n| t.prefix(true, n.prefix));
             }
             Attribute::MpUnreach(m) => m.withdrawn().for_each(|n| t.prefix(false, n.prefix)),
+            // An AS_PATH that made the UPDATE treat-as-withdraw (AS 0, RFC
+            // 7607) still has its numbers: the other parsers count them.
+            Attribute::Invalid(raw) if raw.type_code == bgp_proto::attr::type_code::AS_PATH => {
+                bgp_proto::attr::AsPath::new_unchecked(raw.value, ctx.asn_len())
+                    .asns()
+                    .for_each(|a| t.asn(a))
+            }
             other => {
                 std::hint::black_box(other);
             }

@@ -61,23 +61,52 @@ fn to_prefix(v6: bool, len: u8, bytes: &[u8]) -> Option<IpNet> {
         a.get_mut(..bytes.len())?.copy_from_slice(bytes);
         Ipv6Net::new(Ipv6Addr::from(a), len).ok().map(IpNet::V6)
     } else {
-        let a = match *bytes {
+        v4_prefix(bytes, bytes.len(), len)
+    }
+}
+
+/// The IPv4 prefix of `len` bits whose `n` octets start `field`. Octets of
+/// `field` past those `n` (the next entry) never reach the address: when
+/// four octets can be read they are masked off, else only `n` are read.
+#[inline]
+fn v4_prefix(field: &[u8], n: usize, len: u8) -> Option<IpNet> {
+    let a = match field.first_chunk::<4>() {
+        Some(c) if n <= 4 => {
+            let keep = u32::MAX.checked_shl(32 - 8 * n as u32).unwrap_or_default();
+            u32::from_be_bytes(*c) & keep
+        }
+        _ => match *field.get(..n)? {
             [] => 0,
             [a] => u32::from(a) << 24,
             [a, b] => u32::from_be_bytes([a, b, 0, 0]),
             [a, b, c] => u32::from_be_bytes([a, b, c, 0]),
             [a, b, c, d] => u32::from_be_bytes([a, b, c, d]),
             _ => return None,
-        };
-        Ipv4Net::new(Ipv4Addr::from(a), len).ok().map(IpNet::V4)
-    }
+        },
+    };
+    Ipv4Net::new(Ipv4Addr::from(a), len).ok().map(IpNet::V4)
 }
 
 /// Validates a whole NLRI field; returns the number of entries.
 pub fn check(mut buf: &[u8], v6: bool, add_path: bool) -> Result<usize, NlriError> {
     let mut n = 0;
-    while !buf.is_empty() {
-        buf = entry(buf, v6, add_path)?.0;
+    if add_path {
+        while !buf.is_empty() {
+            buf = entry(buf, v6, add_path)?.0;
+            n += 1;
+        }
+        return Ok(n);
+    }
+    // Without path ids, `entry` in slice patterns: this runs for every
+    // prefix of every UPDATE.
+    let max = if v6 { 128 } else { 32 };
+    while let [len, ref rest @ ..] = *buf {
+        if len > max {
+            return Err(NlriError::PrefixLength);
+        }
+        buf = rest
+            .get(usize::from(len).div_ceil(8)..)
+            .ok_or(NlriError::Truncated)?;
         n += 1;
     }
     Ok(n)
@@ -119,22 +148,45 @@ impl<'a> NlriIter<'a> {
     }
 }
 
+/// One step of [`NlriIter`] with path ids or IPv6: the octets left and the
+/// entry (`None` ends the iteration). Out of line, and on values rather than
+/// the iterator, so that the IPv4 step stays small and in registers.
+#[inline(never)]
+fn general_step(buf: &[u8], v6: bool, add_path: bool) -> (&[u8], Option<Nlri>) {
+    if buf.is_empty() {
+        return (buf, None);
+    }
+    let Ok((rest, (path_id, len, bytes))) = entry(buf, v6, add_path) else {
+        return (&[], None);
+    };
+    let prefix = to_prefix(v6, len, bytes);
+    (rest, prefix.map(|prefix| Nlri { path_id, prefix }))
+}
+
 impl Iterator for NlriIter<'_> {
     type Item = Nlri;
 
     #[inline]
     fn next(&mut self) -> Option<Nlri> {
-        if self.buf.is_empty() {
-            return None;
+        if self.add_path || self.v6 {
+            let (rest, item) = general_step(self.buf, self.v6, self.add_path);
+            self.buf = rest;
+            return item;
         }
-        let Ok((rest, (path_id, len, bytes))) = entry(self.buf, self.v6, self.add_path) else {
+        // IPv4 without path ids: `entry` in slice patterns, and the address
+        // read from the field in place (see `v4_prefix`).
+        let [len, ref field @ ..] = *self.buf else {
+            return None;
+        };
+        let n = usize::from(len).div_ceil(8);
+        let (true, Some(rest)) = (len <= 32, field.get(n..)) else {
             self.buf = &[];
             return None;
         };
         self.buf = rest;
         Some(Nlri {
-            path_id,
-            prefix: to_prefix(self.v6, len, bytes)?,
+            path_id: None,
+            prefix: v4_prefix(field, n, len)?,
         })
     }
 }

@@ -15,9 +15,6 @@ use crate::context::SessionContext;
 use crate::error::{Action, Error};
 use crate::header::{emit_message, EncodeError, MessageType};
 use crate::nlri::{self, Nlri, NlriIter};
-use nom::bytes::complete::take;
-use nom::number::complete::be_u16;
-use nom::Parser;
 
 /// A validated UPDATE body (the octets after the 19-octet header).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,16 +24,22 @@ pub struct Update<'a> {
     nlri: &'a [u8],
 }
 
+/// The three fields: withdrawn routes, path attributes, NLRI.
 fn split(body: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
-    let (rest, wlen) = be_u16::<_, ()>(body).ok()?;
-    let (rest, withdrawn) = take::<_, _, ()>(wlen).parse(rest).ok()?;
-    let (rest, alen) = be_u16::<_, ()>(rest).ok()?;
-    let (nlri, attrs) = take::<_, _, ()>(alen).parse(rest).ok()?;
+    let [w0, w1, ref rest @ ..] = *body else {
+        return None;
+    };
+    let (withdrawn, rest) = rest.split_at_checked(usize::from(u16::from_be_bytes([w0, w1])))?;
+    let [a0, a1, ref rest @ ..] = *rest else {
+        return None;
+    };
+    let (attrs, nlri) = rest.split_at_checked(usize::from(u16::from_be_bytes([a0, a1])))?;
     Some((withdrawn, attrs, nlri))
 }
 
 impl<'a> Update<'a> {
     /// Validates an UPDATE body under the session's `ctx`.
+    #[inline]
     pub fn new_checked(body: &'a [u8], ctx: &SessionContext) -> Result<Self, Error> {
         // RFC 4271 s6.3: field lengths that overrun the message.
         let (withdrawn, attrs, nlri_field) = split(body).ok_or_else(|| {
@@ -52,32 +55,46 @@ impl<'a> Update<'a> {
             |reason| Error::update(Sub::InvalidNetworkField, &[], Action::SessionReset, reason);
         nlri::check(withdrawn, false, ap4)
             .map_err(|_| invalid_network("withdrawn routes field malformed"))?;
-        let nlri_count = nlri::check(nlri_field, false, ap4)
-            .map_err(|_| invalid_network("NLRI field malformed"))?;
-        let mut attrs = Attributes::new_checked(attrs, ctx)?;
+        nlri::check(nlri_field, false, ap4).map_err(|_| invalid_network("NLRI field malformed"))?;
+        // A valid field holds at least one route exactly when it is not empty.
+        let has_nlri = !nlri_field.is_empty();
+        // Validated in place, inside the value returned.
+        let mut me = Self {
+            withdrawn,
+            attrs: Attributes::unchecked(attrs, ctx),
+            nlri: nlri_field,
+        };
+        me.attrs.validate()?;
+        let attrs = &mut me.attrs;
         let mp_reach = attrs.contains(type_code::MP_REACH_NLRI);
-        if nlri_count > 0 || mp_reach {
+        if has_nlri || mp_reach {
             // RFC 7606 s3 d: a missing mandatory attribute is treat-as-withdraw;
             // NEXT_HOP is mandatory only with routes in the NLRI field (RFC 4760 s3).
-            let mandatory: &[u8] = if nlri_count > 0 {
-                &[type_code::ORIGIN, type_code::AS_PATH, type_code::NEXT_HOP]
+            let (mandatory, all): (&[u8], u64) = if has_nlri {
+                (
+                    &[type_code::ORIGIN, type_code::AS_PATH, type_code::NEXT_HOP],
+                    1 << type_code::ORIGIN | 1 << type_code::AS_PATH | 1 << type_code::NEXT_HOP,
+                )
             } else {
-                &[type_code::ORIGIN, type_code::AS_PATH]
+                (
+                    &[type_code::ORIGIN, type_code::AS_PATH],
+                    1 << type_code::ORIGIN | 1 << type_code::AS_PATH,
+                )
             };
-            if let Some(&missing) = mandatory.iter().find(|&&t| !attrs.contains(t)) {
-                attrs.note_error(Error::update(
-                    Sub::MissingWellKnownAttribute,
-                    &[missing],
-                    Action::TreatAsWithdraw,
-                    "mandatory well-known attribute missing",
-                ));
+            // One mask test when all are there (the common case); only
+            // otherwise the search that names the first one missing.
+            if attrs.present_below_64() & all != all {
+                if let Some(&missing) = mandatory.iter().find(|&&t| !attrs.contains(t)) {
+                    attrs.note_error(Error::update(
+                        Sub::MissingWellKnownAttribute,
+                        &[missing],
+                        Action::TreatAsWithdraw,
+                        "mandatory well-known attribute missing",
+                    ));
+                }
             }
         }
-        Ok(Self {
-            withdrawn,
-            attrs,
-            nlri: nlri_field,
-        })
+        Ok(me)
     }
 
     /// The context this UPDATE was decoded with.
@@ -119,6 +136,7 @@ impl<'a> Update<'a> {
     }
 
     /// Typed path attributes in order, discarded and repeated ones skipped.
+    #[inline]
     pub fn attribute_iter(&self) -> AttrIter<'a> {
         self.attrs.iter()
     }

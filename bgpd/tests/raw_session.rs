@@ -245,6 +245,17 @@ async fn routes_arrive_and_malformations_get_their_rfc_answer() {
     taw.send(&raw_update(&missing, &[32, 172, 29, 52, 203]))
         .await;
     assert!(eventually(|| routes_of(&d, "127.0.0.3") == 0).await);
+    // AS 0 in AS_PATH (RFC 7607 s2): treat-as-withdraw.
+    taw.send(&lb_update(&["172.29.52.204/32"])).await;
+    assert!(eventually(|| routes_of(&d, "127.0.0.3") == 1).await);
+    let as0 = [
+        &ORIGIN[..],
+        &[flags::TRANSITIVE, 2, 10, 2, 2, 0, 0, 0xfc, 0, 0, 0, 0, 0],
+        &NEXT_HOP,
+    ]
+    .concat();
+    taw.send(&raw_update(&as0, &[32, 172, 29, 52, 204])).await;
+    assert!(eventually(|| routes_of(&d, "127.0.0.3") == 0).await);
     let peer3 = d
         .peer_list()
         .into_iter()
@@ -256,7 +267,7 @@ async fn routes_arrive_and_malformations_get_their_rfc_answer() {
             .counters
             .treat_as_withdraw
             .load(std::sync::atomic::Ordering::Relaxed),
-        3
+        4
     );
 
     // Bad marker: Message Header Error / Connection Not Synchronized.

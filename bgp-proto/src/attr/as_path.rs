@@ -65,20 +65,8 @@ pub struct AsPath<'a> {
 impl<'a> AsPath<'a> {
     /// Validates `buf` as a sequence of segments with `asn_len`-octet AS numbers.
     pub fn new_checked(buf: &'a [u8], asn_len: usize) -> Result<Self, AsPathError> {
-        let mut rest = buf;
-        while let [seg_type, count, tail @ ..] = rest {
-            SegmentType::from_u8(*seg_type).ok_or(AsPathError::SegmentType)?;
-            if *count == 0 {
-                return Err(AsPathError::EmptySegment);
-            }
-            let n = usize::from(*count) * asn_len;
-            rest = tail.get(n..).ok_or(AsPathError::Overrun)?;
-        }
-        if rest.is_empty() {
-            Ok(Self::new_unchecked(buf, asn_len))
-        } else {
-            Err(AsPathError::Overrun)
-        }
+        walk_segments(buf, asn_len, |_| ())?;
+        Ok(Self::new_unchecked(buf, asn_len))
     }
 
     /// A view without validation; iteration stops at the first malformed segment.
@@ -138,6 +126,51 @@ impl<'a> AsPath<'a> {
         (first.seg_type == SegmentType::Sequence)
             .then(|| first.asns().next())
             .flatten()
+    }
+}
+
+/// Validates `buf` as [`AsPath::new_checked`] does (same errors, same
+/// order) and, in the same pass, tells whether any AS number is 0 (RFC 7607
+/// s2). A malformation anywhere wins over an AS 0 before it. `asn_len` is 2
+/// or 4 (any other value reads as 4, as [`AsPath::new_unchecked`] does).
+#[inline]
+pub(crate) fn check_with_as0(buf: &[u8], asn_len: usize) -> Result<bool, AsPathError> {
+    let mut zero = false;
+    if asn_len == 2 {
+        walk_segments(buf, 2, |asns| {
+            zero |= asns.chunks_exact(2).any(|c| c == [0, 0]);
+        })?;
+    } else {
+        walk_segments(buf, 4, |asns| {
+            zero |= asns.chunks_exact(4).any(|c| c == [0, 0, 0, 0]);
+        })?;
+    }
+    Ok(zero)
+}
+
+/// The segment walk of validation: `seen` gets each segment's AS number
+/// octets (its count times `asn_len`).
+#[inline(always)]
+fn walk_segments(
+    buf: &[u8],
+    asn_len: usize,
+    mut seen: impl FnMut(&[u8]),
+) -> Result<(), AsPathError> {
+    let mut rest = buf;
+    while let [seg_type, count, tail @ ..] = rest {
+        SegmentType::from_u8(*seg_type).ok_or(AsPathError::SegmentType)?;
+        if *count == 0 {
+            return Err(AsPathError::EmptySegment);
+        }
+        let n = usize::from(*count) * asn_len;
+        let (asns, after) = tail.split_at_checked(n).ok_or(AsPathError::Overrun)?;
+        seen(asns);
+        rest = after;
+    }
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        Err(AsPathError::Overrun)
     }
 }
 

@@ -191,12 +191,16 @@ impl<'a> RawAttribute<'a> {
 /// then iteration), and callgrind showed the combinator form ~30% costlier.
 #[inline]
 fn raw_attribute(input: &[u8]) -> Option<(&[u8], RawAttribute<'_>)> {
-    let (flags, type_code, len, hdr) = match *input {
-        [f, t, a, b, ..] if f & flags::EXTENDED_LENGTH != 0 => {
-            (f, t, usize::from(u16::from_be_bytes([a, b])), 4)
-        }
-        [f, t, l, ..] if f & flags::EXTENDED_LENGTH == 0 => (f, t, usize::from(l), 3),
-        _ => return None,
+    let [flags, type_code, l0, ref after @ ..] = *input else {
+        return None;
+    };
+    let (len, hdr) = if flags & flags::EXTENDED_LENGTH == 0 {
+        (usize::from(l0), 3)
+    } else {
+        let [l1, ..] = *after else {
+            return None;
+        };
+        (usize::from(u16::from_be_bytes([l0, l1])), 4)
     };
     let (whole, rest) = input.split_at_checked(hdr + len)?;
     let value = whole.get(hdr..)?;
@@ -291,7 +295,13 @@ pub struct Aggregator {
 }
 
 /// A typed path attribute.
+// `repr(C, u8)`: the tag, then every variant's fields from offset 8. With
+// the default layout the small payloads (a `u8`, an `Ipv4Addr`, a `u32`)
+// sit at odd offsets between the others, and building or moving an
+// `Attribute` took byte shuffles instead of a few stores (callgrind: about
+// 12 instructions per attribute of an UPDATE walk). Same size, 48 octets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C, u8)]
 pub enum Attribute<'a> {
     /// ORIGIN.
     Origin(Origin),
@@ -386,36 +396,32 @@ fn aggregator(v: &[u8], asn_len: usize) -> Option<Aggregator> {
 
 /// Validates one attribute (RFC 4271 s6.3 as revised by RFC 7606): flags,
 /// length, and the structure of AS_PATH, AS4_PATH and the MP attributes.
+///
+/// Each arm tests its own type's flags (a constant of `EXPECTED_FLAGS`)
+/// before its value, so one jump on the type settles both; a flags error
+/// still comes first, as it always did.
 fn check(raw: &RawAttribute<'_>, ctx: &SessionContext) -> Result<(), Malformation> {
     use type_code::*;
     use Action::{AttributeDiscard as Discard, SessionReset as Reset, TreatAsWithdraw as Taw};
     let (t, v) = (raw.type_code, raw.value);
-    let expected = EXPECTED_FLAGS[usize::from(t)];
-    if expected == UNKNOWN_TYPE {
-        return if raw.is_optional() {
-            Ok(())
-        } else {
-            Err(bad(
-                Sub::UnrecognizedWellKnownAttribute,
-                Reset,
-                "unrecognized well-known attribute",
-            ))
-        };
-    }
-    if raw.flags & (flags::OPTIONAL | flags::TRANSITIVE) != expected {
+    // Whether the Optional and Transitive bits are those of the known type `code`.
+    let flags_ok = |code: u8| {
+        if raw.flags & (flags::OPTIONAL | flags::TRANSITIVE) == EXPECTED_FLAGS[usize::from(code)] {
+            return Ok(());
+        }
         // RFC 7606 s3 c; MP attributes cannot be withdrawn without trusting
         // them, so their errors reset the session (RFC 7606 s5.3, RFC 4760 s7).
-        let action = if matches!(t, MP_REACH_NLRI | MP_UNREACH_NLRI) {
+        let action = if matches!(code, MP_REACH_NLRI | MP_UNREACH_NLRI) {
             Reset
         } else {
             Taw
         };
-        return Err(bad(
+        Err(bad(
             Sub::AttributeFlagsError,
             action,
             "optional/transitive flags wrong for the type",
-        ));
-    }
+        ))
+    };
     let len = v.len();
     let length_ok = |ok: bool, action, reason| {
         if ok {
@@ -425,100 +431,239 @@ fn check(raw: &RawAttribute<'_>, ctx: &SessionContext) -> Result<(), Malformatio
         }
     };
     match t {
-        ORIGIN => match v {
-            [0..=2] => Ok(()),
-            [_] => Err(bad(
-                Sub::InvalidOriginAttribute,
+        ORIGIN => {
+            flags_ok(ORIGIN)?;
+            match v {
+                [0..=2] => Ok(()),
+                _ => Err(origin_error(v)),
+            }
+        }
+        // RFC 7607 s2: AS 0 in AS_PATH makes the UPDATE malformed.
+        // One pass validates the segments and looks for AS 0.
+        AS_PATH => {
+            flags_ok(AS_PATH)?;
+            match as_path::check_with_as0(v, ctx.asn_len()) {
+                Err(_) => Err(bad(Sub::MalformedAsPath, Taw, "AS_PATH malformed")),
+                Ok(true) => Err(bad(
+                    Sub::MalformedAsPath,
+                    Taw,
+                    "AS_PATH contains AS 0 (RFC 7607)",
+                )),
+                Ok(false) => Ok(()),
+            }
+        }
+        // RFC 6793 s6: a malformed AS4_PATH is discarded; RFC 7607 s2: so is
+        // one that contains AS 0.
+        AS4_PATH => {
+            flags_ok(AS4_PATH)?;
+            match as_path::check_with_as0(v, 4) {
+                Err(_) => Err(bad(Sub::MalformedAsPath, Discard, "AS4_PATH malformed")),
+                Ok(true) => Err(bad(
+                    Sub::MalformedAsPath,
+                    Discard,
+                    "AS4_PATH contains AS 0 (RFC 7607)",
+                )),
+                Ok(false) => Ok(()),
+            }
+        }
+        NEXT_HOP => {
+            flags_ok(NEXT_HOP)?;
+            length_ok(len == 4, Taw, "NEXT_HOP length is not 4")
+        }
+        MULTI_EXIT_DISC => {
+            flags_ok(MULTI_EXIT_DISC)?;
+            length_ok(len == 4, Taw, "MULTI_EXIT_DISC length is not 4")
+        }
+        LOCAL_PREF => {
+            flags_ok(LOCAL_PREF)?;
+            length_ok(len == 4, Taw, "LOCAL_PREF length is not 4")
+        }
+        ORIGINATOR_ID => {
+            flags_ok(ORIGINATOR_ID)?;
+            length_ok(len == 4, Taw, "ORIGINATOR_ID length is not 4")
+        }
+        OTC => {
+            flags_ok(OTC)?;
+            length_ok(len == 4, Taw, "OTC length is not 4")
+        }
+        ATOMIC_AGGREGATE => {
+            flags_ok(ATOMIC_AGGREGATE)?;
+            length_ok(len == 0, Discard, "ATOMIC_AGGREGATE length is not 0")
+        }
+        AGGREGATOR => {
+            flags_ok(AGGREGATOR)?;
+            length_ok(
+                len == 2 + ctx.asn_len() + 2,
+                Discard,
+                "AGGREGATOR length wrong for the AS number size",
+            )?;
+            // RFC 7607 s2: an AGGREGATOR with AS 0 is discarded.
+            if v[..ctx.asn_len()].iter().all(|b| *b == 0) {
+                return Err(bad(
+                    Sub::OptionalAttributeError,
+                    Discard,
+                    "AGGREGATOR AS is 0 (RFC 7607)",
+                ));
+            }
+            Ok(())
+        }
+        AS4_AGGREGATOR => {
+            flags_ok(AS4_AGGREGATOR)?;
+            length_ok(len == 8, Discard, "AS4_AGGREGATOR length is not 8")?;
+            if v[..4].iter().all(|b| *b == 0) {
+                return Err(bad(
+                    Sub::OptionalAttributeError,
+                    Discard,
+                    "AS4_AGGREGATOR AS is 0 (RFC 7607)",
+                ));
+            }
+            Ok(())
+        }
+        COMMUNITIES => {
+            flags_ok(COMMUNITIES)?;
+            length_ok(
+                Communities::valid_len(len),
                 Taw,
-                "ORIGIN value undefined",
-            )),
-            _ => Err(bad(
-                Sub::AttributeLengthError,
+                "COMMUNITIES length not a non-zero multiple of 4",
+            )
+        }
+        CLUSTER_LIST => {
+            flags_ok(CLUSTER_LIST)?;
+            length_ok(
+                ClusterList::valid_len(len),
                 Taw,
-                "ORIGIN length is not 1",
-            )),
-        },
-        AS_PATH => AsPath::new_checked(v, ctx.asn_len())
-            .map(|_| ())
-            .map_err(|_| bad(Sub::MalformedAsPath, Taw, "AS_PATH malformed")),
-        // RFC 6793 s6: a malformed AS4_PATH is discarded.
-        AS4_PATH => AsPath::new_checked(v, 4)
-            .map(|_| ())
-            .map_err(|_| bad(Sub::MalformedAsPath, Discard, "AS4_PATH malformed")),
-        NEXT_HOP => length_ok(len == 4, Taw, "NEXT_HOP length is not 4"),
-        MULTI_EXIT_DISC => length_ok(len == 4, Taw, "MULTI_EXIT_DISC length is not 4"),
-        LOCAL_PREF => length_ok(len == 4, Taw, "LOCAL_PREF length is not 4"),
-        ORIGINATOR_ID => length_ok(len == 4, Taw, "ORIGINATOR_ID length is not 4"),
-        OTC => length_ok(len == 4, Taw, "OTC length is not 4"),
-        ATOMIC_AGGREGATE => length_ok(len == 0, Discard, "ATOMIC_AGGREGATE length is not 0"),
-        AGGREGATOR => length_ok(
-            len == 2 + ctx.asn_len() + 2,
-            Discard,
-            "AGGREGATOR length wrong for the AS number size",
+                "CLUSTER_LIST length not a non-zero multiple of 4",
+            )
+        }
+        EXTENDED_COMMUNITIES => {
+            flags_ok(EXTENDED_COMMUNITIES)?;
+            length_ok(
+                ExtendedCommunities::valid_len(len),
+                Taw,
+                "EXTENDED COMMUNITIES length not a non-zero multiple of 8",
+            )
+        }
+        LARGE_COMMUNITIES => {
+            flags_ok(LARGE_COMMUNITIES)?;
+            length_ok(
+                LargeCommunities::valid_len(len),
+                Taw,
+                "LARGE_COMMUNITY length not a non-zero multiple of 12",
+            )
+        }
+        MP_REACH_NLRI => {
+            flags_ok(MP_REACH_NLRI)?;
+            MpReach::new_checked(v, ctx)
+                .map(|_| ())
+                .map_err(|e| bad(Sub::OptionalAttributeError, Reset, e.reason()))
+        }
+        MP_UNREACH_NLRI => {
+            flags_ok(MP_UNREACH_NLRI)?;
+            MpUnreach::new_checked(v, ctx)
+                .map(|_| ())
+                .map_err(|e| bad(Sub::OptionalAttributeError, Reset, e.reason()))
+        }
+        _ if EXPECTED_FLAGS[usize::from(t)] == UNKNOWN_TYPE => {
+            if raw.is_optional() {
+                Ok(())
+            } else {
+                Err(bad(
+                    Sub::UnrecognizedWellKnownAttribute,
+                    Reset,
+                    "unrecognized well-known attribute",
+                ))
+            }
+        }
+        // A known type without a value rule (none today).
+        _ => flags_ok(t),
+    }
+}
+
+/// Why an ORIGIN value other than a single 0, 1 or 2 is malformed; out of
+/// line, so the accepting path builds no error.
+#[cold]
+fn origin_error(v: &[u8]) -> Malformation {
+    match v {
+        [_] => bad(
+            Sub::InvalidOriginAttribute,
+            Action::TreatAsWithdraw,
+            "ORIGIN value undefined",
         ),
-        AS4_AGGREGATOR => length_ok(len == 8, Discard, "AS4_AGGREGATOR length is not 8"),
-        COMMUNITIES => length_ok(
-            Communities::valid_len(len),
-            Taw,
-            "COMMUNITIES length not a non-zero multiple of 4",
+        _ => bad(
+            Sub::AttributeLengthError,
+            Action::TreatAsWithdraw,
+            "ORIGIN length is not 1",
         ),
-        CLUSTER_LIST => length_ok(
-            ClusterList::valid_len(len),
-            Taw,
-            "CLUSTER_LIST length not a non-zero multiple of 4",
-        ),
-        EXTENDED_COMMUNITIES => length_ok(
-            ExtendedCommunities::valid_len(len),
-            Taw,
-            "EXTENDED COMMUNITIES length not a non-zero multiple of 8",
-        ),
-        LARGE_COMMUNITIES => length_ok(
-            LargeCommunities::valid_len(len),
-            Taw,
-            "LARGE_COMMUNITY length not a non-zero multiple of 12",
-        ),
-        MP_REACH_NLRI => MpReach::new_checked(v, ctx)
-            .map(|_| ())
-            .map_err(|e| bad(Sub::OptionalAttributeError, Reset, e.reason())),
-        MP_UNREACH_NLRI => MpUnreach::new_checked(v, ctx)
-            .map(|_| ())
-            .map_err(|e| bad(Sub::OptionalAttributeError, Reset, e.reason())),
-        _ => Ok(()),
     }
 }
 
 /// The typed view of an attribute, trusting that [`check`] accepted it (on
 /// anything else it returns [`Attribute::Invalid`] rather than failing).
+///
+/// Each arm returns its variant directly, and the MP attributes are built out
+/// of line: this runs for every attribute of every UPDATE walked, and the
+/// common fixed-size attributes then need no more than a length compare.
 #[inline]
 fn typed<'a>(raw: RawAttribute<'a>, ctx: &SessionContext) -> Attribute<'a> {
     use type_code::*;
     let v = raw.value;
-    let ip = |v| u32_of(v).map(Ipv4Addr::from);
-    let attr = match raw.type_code {
-        ORIGIN => v
-            .first()
-            .copied()
-            .and_then(Origin::from_u8)
-            .map(Attribute::Origin),
-        AS_PATH => Some(Attribute::AsPath(AsPath::new_unchecked(v, ctx.asn_len()))),
-        AS4_PATH => Some(Attribute::As4Path(AsPath::new_unchecked(v, 4))),
-        NEXT_HOP => ip(v).map(Attribute::NextHop),
-        MULTI_EXIT_DISC => u32_of(v).map(Attribute::MultiExitDisc),
-        LOCAL_PREF => u32_of(v).map(Attribute::LocalPref),
-        ATOMIC_AGGREGATE => v.is_empty().then_some(Attribute::AtomicAggregate),
-        AGGREGATOR => aggregator(v, ctx.asn_len()).map(Attribute::Aggregator),
-        AS4_AGGREGATOR => aggregator(v, 4).map(Attribute::As4Aggregator),
-        COMMUNITIES => Some(Attribute::Communities(Communities::new(v))),
-        ORIGINATOR_ID => ip(v).map(Attribute::OriginatorId),
-        CLUSTER_LIST => Some(Attribute::ClusterList(ClusterList::new(v))),
-        EXTENDED_COMMUNITIES => Some(Attribute::ExtendedCommunities(ExtendedCommunities::new(v))),
-        LARGE_COMMUNITIES => Some(Attribute::LargeCommunities(LargeCommunities::new(v))),
-        OTC => u32_of(v).map(Attribute::Otc),
-        MP_REACH_NLRI => Some(Attribute::MpReach(MpReach::new_unchecked(v, ctx))),
-        MP_UNREACH_NLRI => Some(Attribute::MpUnreach(MpUnreach::new_unchecked(v, ctx))),
-        _ => Some(Attribute::Unknown(raw)),
-    };
-    attr.unwrap_or(Attribute::Invalid(raw))
+    match raw.type_code {
+        ORIGIN => match v.first().copied().and_then(Origin::from_u8) {
+            Some(o) => Attribute::Origin(o),
+            None => Attribute::Invalid(raw),
+        },
+        AS_PATH => Attribute::AsPath(AsPath::new_unchecked(v, ctx.asn_len())),
+        AS4_PATH => Attribute::As4Path(AsPath::new_unchecked(v, 4)),
+        NEXT_HOP => match *v {
+            [a, b, c, d] => Attribute::NextHop(Ipv4Addr::new(a, b, c, d)),
+            _ => Attribute::Invalid(raw),
+        },
+        MULTI_EXIT_DISC => match *v {
+            [a, b, c, d] => Attribute::MultiExitDisc(u32::from_be_bytes([a, b, c, d])),
+            _ => Attribute::Invalid(raw),
+        },
+        LOCAL_PREF => match *v {
+            [a, b, c, d] => Attribute::LocalPref(u32::from_be_bytes([a, b, c, d])),
+            _ => Attribute::Invalid(raw),
+        },
+        ATOMIC_AGGREGATE => match *v {
+            [] => Attribute::AtomicAggregate,
+            _ => Attribute::Invalid(raw),
+        },
+        AGGREGATOR => match aggregator(v, ctx.asn_len()) {
+            Some(a) => Attribute::Aggregator(a),
+            None => Attribute::Invalid(raw),
+        },
+        AS4_AGGREGATOR => match aggregator(v, 4) {
+            Some(a) => Attribute::As4Aggregator(a),
+            None => Attribute::Invalid(raw),
+        },
+        COMMUNITIES => Attribute::Communities(Communities::new(v)),
+        ORIGINATOR_ID => match *v {
+            [a, b, c, d] => Attribute::OriginatorId(Ipv4Addr::new(a, b, c, d)),
+            _ => Attribute::Invalid(raw),
+        },
+        CLUSTER_LIST => Attribute::ClusterList(ClusterList::new(v)),
+        EXTENDED_COMMUNITIES => Attribute::ExtendedCommunities(ExtendedCommunities::new(v)),
+        LARGE_COMMUNITIES => Attribute::LargeCommunities(LargeCommunities::new(v)),
+        OTC => match *v {
+            [a, b, c, d] => Attribute::Otc(u32::from_be_bytes([a, b, c, d])),
+            _ => Attribute::Invalid(raw),
+        },
+        MP_REACH_NLRI | MP_UNREACH_NLRI => typed_mp(raw.type_code, v, ctx),
+        _ => Attribute::Unknown(raw),
+    }
+}
+
+/// [`typed`] for MP_REACH_NLRI and MP_UNREACH_NLRI, kept out of line so the
+/// common attributes do not pay for their register pressure.
+#[inline(never)]
+fn typed_mp<'a>(type_code: u8, v: &'a [u8], ctx: &SessionContext) -> Attribute<'a> {
+    if type_code == type_code::MP_REACH_NLRI {
+        Attribute::MpReach(MpReach::new_unchecked(v, ctx))
+    } else {
+        Attribute::MpUnreach(MpUnreach::new_unchecked(v, ctx))
+    }
 }
 
 /// A set of attribute type codes.
@@ -578,20 +723,40 @@ impl<'a> Attributes<'a> {
     /// RFC 7606). `Err` is a session reset; `Ok` may still carry a
     /// treat-as-withdraw or attribute-discard verdict in [`error`](Self::error).
     pub fn new_checked(buf: &'a [u8], ctx: &SessionContext) -> Result<Self, Error> {
-        let mut me = Self {
+        let mut me = Self::unchecked(buf, ctx);
+        me.validate()?;
+        Ok(me)
+    }
+
+    /// The field before validation: nothing present, no trouble. Only for
+    /// [`validate`](Self::validate) to fill in place (the UPDATE layer does
+    /// so inside its own value, sparing a copy per UPDATE).
+    #[inline]
+    pub(crate) fn unchecked(buf: &'a [u8], ctx: &SessionContext) -> Self {
+        Self {
             buf,
             ctx: *ctx,
             present: TypeSet::default(),
             duplicates: false,
             trouble: None,
-        };
-        let mut rest = buf;
+        }
+    }
+
+    /// The body of [`new_checked`](Self::new_checked), on a field fresh from
+    /// [`unchecked`](Self::unchecked).
+    #[inline(never)]
+    pub(crate) fn validate(&mut self) -> Result<(), Error> {
+        let ctx = self.ctx;
+        // Types below 64 (every type this codec knows) are tracked in a
+        // register and stored into `present` once, after the loop.
+        let mut low = 0u64;
+        let mut rest = self.buf;
         while !rest.is_empty() {
             let Some((tail, raw)) = raw_attribute(rest) else {
                 // RFC 7606 s4: an attribute overruns the field, or fewer octets
                 // remain than an attribute header; the field's length still
                 // locates the NLRI, so the routes can be withdrawn.
-                me.note(Error::update(
+                self.note(Error::update(
                     Sub::MalformedAttributeList,
                     &[],
                     Action::TreatAsWithdraw,
@@ -601,7 +766,15 @@ impl<'a> Attributes<'a> {
             };
             rest = tail;
             let t = raw.type_code;
-            if !me.present.insert(t) {
+            let fresh = if t < 64 {
+                let bit = 1u64 << t;
+                let fresh = low & bit == 0;
+                low |= bit;
+                fresh
+            } else {
+                self.present.insert(t)
+            };
+            if !fresh {
                 if matches!(t, type_code::MP_REACH_NLRI | type_code::MP_UNREACH_NLRI) {
                     return Err(Error::update(
                         Sub::MalformedAttributeList,
@@ -610,20 +783,21 @@ impl<'a> Attributes<'a> {
                         "MP attribute appears more than once",
                     ));
                 }
-                me.duplicates = true;
+                self.duplicates = true;
                 continue;
             }
-            if let Err(m) = check(&raw, ctx) {
+            if let Err(m) = check(&raw, &ctx) {
                 let e = m.to_error(&raw);
                 match m.action {
                     Action::SessionReset => return Err(e),
-                    Action::AttributeDiscard => me.trouble().skip.insert(t),
-                    Action::TreatAsWithdraw => me.trouble().invalid.insert(t),
+                    Action::AttributeDiscard => self.trouble().skip.insert(t),
+                    Action::TreatAsWithdraw => self.trouble().invalid.insert(t),
                 };
-                me.note(e);
+                self.note(e);
             }
         }
-        Ok(me)
+        self.present.0[0] = low;
+        Ok(())
     }
 
     fn trouble(&mut self) -> &mut Trouble {
@@ -670,23 +844,29 @@ impl<'a> Attributes<'a> {
         self.present.contains(t)
     }
 
+    /// The types below 64 present, one bit per type (bit `t` for type `t`).
+    pub(crate) fn present_below_64(&self) -> u64 {
+        self.present.0[0]
+    }
+
     /// The attributes in order, typed, without discarded or repeated ones.
+    #[inline]
     pub fn iter(&self) -> AttrIter<'a> {
-        let (skip, invalid) = self
-            .trouble
-            .as_ref()
-            .map_or((TypeSet::default(), TypeSet::default()), |t| {
-                (t.skip, t.invalid)
-            });
-        let filter = self.duplicates || !skip.is_empty() || !invalid.is_empty();
+        // A clean field (the common case) needs no filter. One with trouble
+        // but nothing to skip or flag gets one that lets everything through
+        // (without repeats, `seen` never refuses a type): the same output.
+        let filter = match self.trouble.as_deref() {
+            None if !self.duplicates => None,
+            trouble => Some(Box::new(Filter {
+                skip: trouble.map_or_else(TypeSet::default, |t| t.skip),
+                invalid: trouble.map_or_else(TypeSet::default, |t| t.invalid),
+                seen: TypeSet::default(),
+            })),
+        };
         AttrIter {
             raw: RawAttributes::new(self.buf),
             ctx: self.ctx,
-            filter: filter.then_some(Filter {
-                skip,
-                invalid,
-                seen: TypeSet::default(),
-            }),
+            filter,
         }
     }
 
@@ -732,8 +912,9 @@ pub struct AttrIter<'a> {
     raw: RawAttributes<'a>,
     ctx: SessionContext,
     /// Only when the field has discarded, invalid or repeated attributes
-    /// (the common UPDATE has none).
-    filter: Option<Filter>,
+    /// (the common UPDATE has none); boxed, so the iterator every walk
+    /// builds and moves stays four words.
+    filter: Option<Box<Filter>>,
 }
 
 /// What [`AttrIter`] must skip or flag.
@@ -744,23 +925,39 @@ struct Filter {
     seen: TypeSet,
 }
 
+impl<'a> AttrIter<'a> {
+    /// The next attribute of a field with a filter, and whether it is to be
+    /// yielded as [`Attribute::Invalid`]; discarded and repeated ones are
+    /// skipped. Out of line: only fields with trouble or repeats have a
+    /// filter, and the common path keeps its registers.
+    #[cold]
+    #[inline(never)]
+    fn next_filtered(&mut self) -> Option<(RawAttribute<'a>, bool)> {
+        let f = self.filter.as_mut()?;
+        loop {
+            let raw = self.raw.next()?;
+            if f.skip.contains(raw.type_code) || !f.seen.insert(raw.type_code) {
+                continue;
+            }
+            return Some((raw, f.invalid.contains(raw.type_code)));
+        }
+    }
+}
+
 impl<'a> Iterator for AttrIter<'a> {
     type Item = Attribute<'a>;
 
-    #[inline]
+    #[inline(never)]
     fn next(&mut self) -> Option<Attribute<'a>> {
-        loop {
-            let raw = self.raw.next()?;
-            if let Some(f) = &mut self.filter {
-                if f.skip.contains(raw.type_code) || !f.seen.insert(raw.type_code) {
-                    continue;
-                }
-                if f.invalid.contains(raw.type_code) {
-                    return Some(Attribute::Invalid(raw));
-                }
+        let raw = if self.filter.is_none() {
+            self.raw.next()?
+        } else {
+            match self.next_filtered()? {
+                (raw, true) => return Some(Attribute::Invalid(raw)),
+                (raw, false) => raw,
             }
-            return Some(typed(raw, &self.ctx));
-        }
+        };
+        Some(typed(raw, &self.ctx))
     }
 }
 

@@ -84,6 +84,27 @@ fn per_attribute_actions_follow_rfc7606() {
             (S::MalformedAsPath, TreatAsWithdraw),
         ),
         (attr(WK, 2, &[2, 0]), (S::MalformedAsPath, TreatAsWithdraw)),
+        // RFC 7607: AS 0 anywhere in AS_PATH, AS4_PATH, AGGREGATOR.
+        (
+            attr(WK, 2, &[2, 2, 0, 0, 0xfc, 0, 0, 0, 0, 0]),
+            (S::MalformedAsPath, TreatAsWithdraw),
+        ),
+        (
+            attr(WK, 2, &[1, 1, 0, 0, 0, 0]),
+            (S::MalformedAsPath, TreatAsWithdraw),
+        ),
+        (
+            attr(OT, 17, &[2, 1, 0, 0, 0, 0]),
+            (S::MalformedAsPath, AttributeDiscard),
+        ),
+        (
+            attr(OT, 7, &[0, 0, 0, 0, 10, 0, 0, 1]),
+            (S::OptionalAttributeError, AttributeDiscard),
+        ),
+        (
+            attr(OT, 18, &[0, 0, 0, 0, 10, 0, 0, 1]),
+            (S::OptionalAttributeError, AttributeDiscard),
+        ),
         (
             attr(WK, 3, &[1, 2, 3]),
             (S::AttributeLengthError, TreatAsWithdraw),
@@ -261,7 +282,7 @@ fn repr_emit_round_trips_with_canonical_flags() {
     let ctx = SessionContext::modern();
     let reprs = vec![
         AttributeRepr::Origin(Origin::Egp),
-        AttributeRepr::AsPath(AsPathRepr::sequence(0..100)),
+        AttributeRepr::AsPath(AsPathRepr::sequence(1..101)),
         AttributeRepr::Communities((0..80).map(Community).collect()),
         AttributeRepr::Unknown {
             flags: OT | flags::PARTIAL,
@@ -306,4 +327,18 @@ fn invalid_attribute_keeps_its_octets() {
         r.emit(&ctx, &mut again).unwrap();
     }
     assert_eq!(again, buf);
+}
+
+#[test]
+fn as_0_path_is_yielded_invalid_with_its_octets() {
+    let m = SessionContext::modern();
+    let path = attr(WK, 2, &[2, 2, 0, 0, 0xfc, 0, 0, 0, 0, 0]);
+    let buf = [attr(WK, 1, &[0]), path.clone()].concat();
+    let a = Attributes::new_checked(&buf, &m).unwrap();
+    assert!(a.is_treat_as_withdraw());
+    let got: Vec<_> = a.iter().collect();
+    assert!(
+        matches!(got[1], Attribute::Invalid(raw) if raw.type_code == 2 && raw.value == &path[3..]),
+        "{got:?}"
+    );
 }

@@ -213,7 +213,7 @@ mod props {
 
     fn as_path() -> impl Strategy<Value = AsPathRepr> {
         vec(
-            (1u8..=4, vec(any::<u32>(), 1..12)).prop_map(|(t, asns)| SegmentRepr {
+            (1u8..=4, vec(1u32..=u32::MAX, 1..12)).prop_map(|(t, asns)| SegmentRepr {
                 seg_type: SegmentType::from_u8(t).unwrap(),
                 asns,
             }),
@@ -281,7 +281,8 @@ mod props {
     /// Any valid attribute; only one per type code survives in an UPDATE.
     fn attribute(add_path: bool) -> impl Strategy<Value = AttributeRepr> {
         use AttributeRepr as A;
-        let agg = || (any::<u32>(), ipv4()).prop_map(|(asn, address)| Aggregator { asn, address });
+        let agg =
+            || (1u32..=u32::MAX, ipv4()).prop_map(|(asn, address)| Aggregator { asn, address });
         prop_oneof![
             (0u8..3).prop_map(|o| A::Origin(Origin::from_u8(o).unwrap())),
             as_path().prop_map(A::AsPath),

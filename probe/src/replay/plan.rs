@@ -587,20 +587,22 @@ impl<'r> Builder<'r> {
         let attrs = Attributes::new_checked(attributes, ctx).map_err(|e| {
             ReplayError::Mrt(format!("{}: path attributes malformed: {e}", where_()))
         })?;
-        if attrs.is_treat_as_withdraw()
+        let rw = self.rewrite.attributes(attrs.iter(), ctx.four_octet_as);
+        if rw.as0 {
+            skips.add(AS0, 1, &where_);
+            return Ok(None);
+        }
+        // A recorded AS 0 that the origin rewrite replaced is no longer a
+        // reason to withdraw; any other treat-as-withdraw cause is.
+        if (attrs.is_treat_as_withdraw() && !rw.recorded_as0)
             || !attrs.contains(type_code::ORIGIN)
-            || !attrs.contains(type_code::AS_PATH)
+            || !(attrs.contains(type_code::AS_PATH) || rw.recorded_as0)
         {
             skips.add(
                 "not sent: attributes treat-as-withdraw (RFC 7606) or ORIGIN/AS_PATH missing",
                 1,
                 &where_,
             );
-            return Ok(None);
-        }
-        let rw = self.rewrite.attributes(attrs.iter(), ctx.four_octet_as);
-        if rw.as0 {
-            skips.add(AS0, 1, &where_);
             return Ok(None);
         }
         let mp_next_hop = attrs.mp_reach().map(|m| m.next_hop_bytes());
@@ -648,8 +650,28 @@ impl<'r> Builder<'r> {
         skips: &mut Skips,
         where_: impl Fn() -> String,
     ) -> (u64, u64) {
+        let has_reach = u.mp_reach().is_some_and(|m| m.nlri().next().is_some());
+        let rewritten = (u.nlri().next().is_some() || has_reach).then(|| {
+            self.rewrite
+                .attributes(u.attribute_iter(), ctx.four_octet_as)
+        });
+        // Treat-as-withdraw only for the AS 0 that the origin rewrite
+        // replaced: the routes are re-announced, not withdrawn.
+        let resend = u.is_treat_as_withdraw()
+            && rewritten.as_ref().is_some_and(|r| r.recorded_as0 && !r.as0);
+        let withdrawals: Box<dyn Iterator<Item = (Family, Nlri)>> = if resend {
+            Box::new(
+                u.withdrawn().map(|n| (Family::IPV4_UNICAST, n)).chain(
+                    u.mp_unreach()
+                        .into_iter()
+                        .flat_map(|m| m.withdrawn().map(move |n| (m.family(), n))),
+                ),
+            )
+        } else {
+            Box::new(u.withdrawals())
+        };
         let mut withdraw: Vec<(Family, Vec<Nlri>)> = Vec::new();
-        for (f, n) in u.withdrawals() {
+        for (f, n) in withdrawals {
             if !planned(f) {
                 skips.add(
                     "not sent: family other than IPv4 or IPv6 unicast",
@@ -666,24 +688,21 @@ impl<'r> Builder<'r> {
         }
         let mut announce: Vec<Announce> = Vec::new();
         let mut attrs = None;
-        let has_reach = u.mp_reach().is_some_and(|m| m.nlri().next().is_some());
         let mut rw = None;
-        if !u.is_treat_as_withdraw() && (u.nlri().next().is_some() || has_reach) {
-            let r = self
-                .rewrite
-                .attributes(u.attribute_iter(), ctx.four_octet_as);
-            if r.as0 {
-                // What a receiver of the recorded UPDATE did (RFC 7607 s2,
-                // treat-as-withdraw), and all a speaker may send.
-                for (f, n) in u.announced() {
-                    if planned(f) {
-                        skips.add(AS0_WITHDRAWN, 1, &where_);
-                        let n = canonical(n);
-                        match withdraw.iter_mut().find(|w| w.0 == f) {
-                            Some(w) => w.1.push(n),
-                            None => withdraw.push((f, vec![n])),
-                        }
-                    }
+        if let Some(r) = rewritten {
+            if u.is_treat_as_withdraw() && !r.recorded_as0 {
+                // Another RFC 7606 treat-as-withdraw cause: nothing to send.
+            } else if r.as0 {
+                // What a receiver of the recorded UPDATE did (RFC 7607 s2:
+                // bgp-proto calls it treat-as-withdraw, so its routes are
+                // among `withdrawals()` above), and all a speaker may send.
+                let reach = u
+                    .mp_reach()
+                    .filter(|m| planned(m.family()))
+                    .map_or(0, |m| m.nlri().count());
+                let n = u.nlri().count() + reach;
+                if n > 0 {
+                    skips.add(AS0_WITHDRAWN, n as u64, &where_);
                 }
             } else {
                 rw = Some(r);

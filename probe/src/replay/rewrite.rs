@@ -55,6 +55,9 @@ pub(crate) struct Rewritten {
     /// The AS_PATH holds AS 0: RFC 7607 s2 forbids propagating the route,
     /// and a receiver treats it as withdrawn.
     pub as0: bool,
+    /// The recorded AS_PATH held AS 0 (which made bgp-proto call the
+    /// UPDATE treat-as-withdraw), whether or not rewriting removed it.
+    pub recorded_as0: bool,
 }
 
 impl Rewrite {
@@ -76,6 +79,13 @@ impl Rewrite {
         for a in attrs {
             match a {
                 Attribute::AsPath(p) => path = Some(p),
+                // RFC 7607: an AS_PATH with AS 0 makes the UPDATE
+                // treat-as-withdraw and comes as Invalid; its segments are
+                // still well formed.
+                Attribute::Invalid(raw) if raw.type_code == bgp_proto::attr::type_code::AS_PATH => {
+                    let asn_len = if four_octet_as { 4 } else { 2 };
+                    path = AsPath::new_checked(raw.value, asn_len).ok();
+                }
                 Attribute::As4Path(p) => as4_path = Some(p),
                 Attribute::Aggregator(g) => aggregator = Some(g),
                 Attribute::As4Aggregator(g) => as4_aggregator = Some(g),
@@ -104,6 +114,7 @@ impl Rewrite {
                 }
             }
         }
+        let recorded_as0 = path.is_some_and(|p| p.asns().any(|a| a == 0));
         let mut path_repr = path.as_ref().map(AsPathRepr::parse).unwrap_or_default();
         if !four_octet_as {
             // RFC 6793 s4.2.3: an AGGREGATOR with a real 2-octet AS means
@@ -134,6 +145,7 @@ impl Rewrite {
             attrs: out,
             next_hop,
             as0,
+            recorded_as0,
         }
     }
 

@@ -672,6 +672,20 @@ fn routes_with_as_0_in_their_path_are_withdrawn_not_sent() {
 }
 
 #[test]
+fn as_0_replaced_by_the_origin_rewrite_is_announced() {
+    // The recorded path ends in AS 0 only at the origin: with --origin-as
+    // the route is a valid one again and goes out as an announcement.
+    let bytes = update_with_path(&[64500, 64501, 0], &["10.0.0.0/8"]);
+    let p = temp_file("as0-origin.mrt", &bytes);
+    let plan = load(&p, &["--origin-as", "64999"]).unwrap();
+    std::fs::remove_file(&p).unwrap();
+    let last = plan.updates.last().unwrap();
+    assert!(last.withdraw.is_empty(), "{:?}", last.withdraw);
+    assert_eq!(last.announce.len(), 1, "{:?}", last.announce);
+    assert!(plan.warnings.iter().all(|w| !w.contains("RFC 7607")));
+}
+
+#[test]
 fn peer_selection_errors_are_usage_errors() {
     let p = temp_file("one-peer.mrt", &bgp4mp(&lb_update(&["10.0.0.0/8"])));
     let e = load(&p, &["--peer-ip", "192.0.2.9"]).unwrap_err();
