@@ -54,17 +54,20 @@ pub struct Source {
 /// A pool across pods.
 #[derive(Debug, Clone, Serialize)]
 pub struct Pool {
-    pub name: String,
-    pub disabled: bool,
-    pub ranges: Vec<String>,
-    pub size: u64,
-    pub in_use: usize,
-    pub expected: usize,
-    pub advertised: usize,
-    pub accepted: usize,
-    pub missing: bool,
+    /// The pool as the first pod reported it, its counts raised to the
+    /// highest any pod saw and `missing` only if every pod says so.
+    #[serde(flatten)]
+    pub report: PoolReport,
     /// Pods whose report has this pool.
     pub seen_by: Vec<String>,
+}
+
+impl std::ops::Deref for Pool {
+    type Target = PoolReport;
+
+    fn deref(&self) -> &PoolReport {
+        &self.report
+    }
 }
 
 /// One IP of a Service across pods.
@@ -405,26 +408,19 @@ fn inventory_text(r: &Report) -> String {
 fn merge_pool(pools: &mut BTreeMap<String, Pool>, p: &PoolReport, pod: &str) {
     match pools.get_mut(&p.name) {
         Some(m) => {
-            m.in_use = m.in_use.max(p.in_use);
-            m.expected = m.expected.max(p.expected);
-            m.advertised = m.advertised.max(p.advertised);
-            m.accepted = m.accepted.max(p.accepted);
-            m.missing &= p.missing;
+            let r = &mut m.report;
+            r.in_use = r.in_use.max(p.in_use);
+            r.expected = r.expected.max(p.expected);
+            r.advertised = r.advertised.max(p.advertised);
+            r.accepted = r.accepted.max(p.accepted);
+            r.missing &= p.missing;
             m.seen_by.push(pod.to_string());
         }
         None => {
             pools.insert(
                 p.name.clone(),
                 Pool {
-                    name: p.name.clone(),
-                    disabled: p.disabled,
-                    ranges: p.ranges.clone(),
-                    size: p.size,
-                    in_use: p.in_use,
-                    expected: p.expected,
-                    advertised: p.advertised,
-                    accepted: p.accepted,
-                    missing: p.missing,
+                    report: p.clone(),
                     seen_by: vec![pod.to_string()],
                 },
             );
