@@ -293,6 +293,37 @@ pub fn daemons_json<T>(answers: &[Answer<T>]) -> serde_json::Value {
     )
 }
 
+/// What `peers` and `routes` do: ask every daemon of `targets` for `path`,
+/// print the answers as `json` or `table` renders them, and return the exit
+/// code ([`report_failures`]); 2 when no daemon could be found.
+pub fn query_and_print<T: DeserializeOwned + Send + 'static>(
+    command: &str,
+    targets: &TargetArgs,
+    path: &str,
+    output: crate::output::Format,
+    style: crate::output::Style,
+    json: fn(&[Answer<T>]) -> String,
+    table: fn(&[Answer<T>], crate::output::Style) -> String,
+) -> std::process::ExitCode {
+    use std::io::Write as _;
+    let answers = match block_on(async {
+        let resolved = targets.resolve().await?;
+        Ok::<_, String>(fetch_all::<T>(&resolved, path, targets.timeout).await)
+    }) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("bgp-probe {command}: {e}");
+            return std::process::ExitCode::from(crate::output::EXIT_CANNOT_CHECK);
+        }
+    };
+    let text = match output {
+        crate::output::Format::Json => json(&answers),
+        crate::output::Format::Table => table(&answers, style),
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    std::process::ExitCode::from(report_failures(command, &answers))
+}
+
 /// Names the daemons that did not answer on standard error; returns the
 /// exit status: 0 all answered, 1 some, 2 none.
 pub fn report_failures<T>(what: &str, answers: &[Answer<T>]) -> u8 {

@@ -8,11 +8,10 @@
 //! when none did or the arguments are wrong.
 
 use crate::api::{self, Answer, TargetArgs};
-use crate::output::{duration, Cell, Color, Format, Style, Table, EXIT_CANNOT_CHECK};
+use crate::output::{duration, Cell, Color, Format, Style, Table};
 use clap::Args;
 use serde_json::{json, Map, Value};
 use std::fmt::Write as _;
-use std::io::{self, Write};
 use std::process::ExitCode;
 
 /// The long help of `peers`.
@@ -52,25 +51,15 @@ pub struct PeersArgs {
 
 /// Runs `bgp-probe peers`.
 pub fn run(args: PeersArgs) -> ExitCode {
-    let style = Style::detect(args.no_color);
-    let answers = match api::block_on(async {
-        let targets = args.targets.resolve().await?;
-        Ok::<_, String>(
-            api::fetch_all::<Vec<Value>>(&targets, "/api/v1/peers", args.targets.timeout).await,
-        )
-    }) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("bgp-probe peers: {e}");
-            return ExitCode::from(EXIT_CANNOT_CHECK);
-        }
-    };
-    let text = match args.output {
-        Format::Json => json_doc(&answers),
-        Format::Table => table(&answers, style),
-    };
-    let _ = io::stdout().lock().write_all(text.as_bytes());
-    ExitCode::from(api::report_failures("peers", &answers))
+    api::query_and_print(
+        "peers",
+        &args.targets,
+        "/api/v1/peers",
+        args.output,
+        Style::detect(args.no_color),
+        json_doc,
+        table,
+    )
 }
 
 /// `{"daemons": [...], "peers": [{"daemon": ..., bgpd's fields}]}`.

@@ -10,12 +10,11 @@
 //! wrong.
 
 use crate::api::{self, Answer, TargetArgs};
-use crate::output::{Cell, Color, Format, Style, Table, EXIT_CANNOT_CHECK};
+use crate::output::{Cell, Color, Format, Style, Table};
 use clap::Args;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::fmt::Write as _;
-use std::io::{self, Write};
 use std::process::ExitCode;
 
 /// The long help of `routes`.
@@ -93,24 +92,15 @@ fn path_of(args: &RoutesArgs) -> String {
 
 /// Runs `bgp-probe routes`.
 pub fn run(args: RoutesArgs) -> ExitCode {
-    let style = Style::detect(args.no_color);
-    let path = path_of(&args);
-    let answers = match api::block_on(async {
-        let targets = args.targets.resolve().await?;
-        Ok::<_, String>(api::fetch_all::<RoutesAnswer>(&targets, &path, args.targets.timeout).await)
-    }) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("bgp-probe routes: {e}");
-            return ExitCode::from(EXIT_CANNOT_CHECK);
-        }
-    };
-    let text = match args.output {
-        Format::Json => json_doc(&answers),
-        Format::Table => table(&answers, style),
-    };
-    let _ = io::stdout().lock().write_all(text.as_bytes());
-    ExitCode::from(api::report_failures("routes", &answers))
+    api::query_and_print(
+        "routes",
+        &args.targets,
+        &path_of(&args),
+        args.output,
+        Style::detect(args.no_color),
+        json_doc,
+        table,
+    )
 }
 
 /// `{"daemons": [...], "truncated": bool, "paths": [{"daemon", ...}]}`.
