@@ -325,30 +325,7 @@ impl HomeLab {
     /// `GET path` on `addr` from inside the router's namespace: status and
     /// body.
     pub fn get_from_router(&self, addr: SocketAddr, path: &str) -> Result<(u16, String), String> {
-        let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
-        let raw = self
-            .router
-            .run_in(move || -> Result<Vec<u8>, String> {
-                let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(3))
-                    .map_err(|e| format!("connect {addr}: {e}"))?;
-                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-                s.write_all(request.as_bytes())
-                    .map_err(|e| format!("send: {e}"))?;
-                let mut buf = Vec::new();
-                s.read_to_end(&mut buf).map_err(|e| format!("read: {e}"))?;
-                Ok(buf)
-            })
-            .map_err(|e| format!("cannot enter the router namespace: {e}"))??;
-        let text = String::from_utf8_lossy(&raw);
-        let (head, body) = text
-            .split_once("\r\n\r\n")
-            .ok_or_else(|| format!("malformed HTTP response: {text:?}"))?;
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("no status in {head:?}"))?;
-        Ok((status, body.to_string()))
+        crate::verifier::http_get(self.router.name(), addr, path)
     }
 
     /// Everything the daemons logged, for assertion messages.
